@@ -1,0 +1,3 @@
+"""Protocol implementations. Importing this package registers every protocol with protosim."""
+
+from . import demo  # noqa: F401

@@ -1,0 +1,198 @@
+"""Party: one participant of a protocol, and the verbs its role function uses.
+
+A role is a generator function ``role(party, ...)``; the kernel runs it as one SimPy
+process. Sending is immediate (``party.send``, ``party.post``); waiting is a yield of an
+event (``msg = yield party.recv(Reply, src="coord")``). Sub-protocols compose with
+``yield from``. A protocol never touches SimPy directly.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+import numpy as np
+
+from .errors import ModelViolation
+
+if TYPE_CHECKING:
+    from .kernel import Simulation
+
+
+class Envelope:
+    """A delivered message with its sender, causal depth and ledger sequence number."""
+
+    __slots__ = ("msg", "src", "depth", "seq")
+
+    def __init__(self, msg, src: str, depth: int, seq: int):
+        self.msg, self.src, self.depth, self.seq = msg, src, depth, seq
+
+
+class Waiter:
+    """A pending recv or read: the filter and the SimPy event to succeed."""
+
+    __slots__ = ("types", "src", "event")
+
+    def __init__(self, types, src, event):
+        self.types, self.src, self.event = types, src, event
+
+    def matches(self, env: Envelope) -> bool:
+        return (self.types is None or isinstance(env.msg, self.types)) and (self.src is None or env.src == self.src)
+
+
+def describe_filter(verb: str, types, src) -> str:
+    if types is None:
+        what = "any message"
+    elif isinstance(types, tuple):
+        what = " or ".join(t.__name__ for t in types)
+    else:
+        what = types.__name__
+    return f"{verb}({what}{'' if src is None else ' from ' + src})"
+
+
+class Party:
+    """A site, the coordinator, or a machine: its name, data, RNG, depth and verbs."""
+
+    def __init__(self, sim: "Simulation", name: str, kind: str, data: np.ndarray | None, rng: np.random.Generator):
+        self.sim = sim
+        self.name = name
+        self.kind = kind
+        self.data = data
+        self.rng = rng
+        self.depth = 0
+        self.crashed = False
+        self.finished = False
+        self.waiting_for: str | None = None
+        self.process = None
+        self._phase = ""
+        self._inbox: list[Envelope] = []
+        self._waiters: list[Waiter] = []
+        self.board_cursor = 0
+        self.memory: dict[str, int] = {}
+        self.passes = 0
+
+    def __repr__(self) -> str:
+        return f"Party({self.name!r})"
+
+    # -- phases ---------------------------------------------------------------------------
+    @property
+    def current_phase(self) -> str:
+        return self._phase
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Label what this party sends inside the block; phases nest as ``outer/inner``."""
+        outer = self._phase
+        self._phase = f"{outer}/{name}" if outer else name
+        try:
+            yield
+        finally:
+            self._phase = outer
+
+    # -- point to point -------------------------------------------------------------------
+    def send(self, dst: str, msg) -> None:
+        """Send ``msg`` to ``dst`` over a direct channel the model must allow."""
+        self.sim._send(self, dst, msg, route=False)
+
+    def route(self, dst: str, msg) -> None:
+        """Send ``msg`` to ``dst`` along the model's route; on a graph every hop is charged."""
+        self.sim._send(self, dst, msg, route=True)
+
+    def broadcast(self, dsts: Iterable[str], msg) -> None:
+        """Send the same message to each of ``dsts`` (each copy is charged)."""
+        for dst in dsts:
+            self.sim._send(self, dst, msg, route=False)
+
+    def recv(self, types=None, src: str | None = None):
+        """An event that yields the next delivered message of ``types`` from ``src``."""
+        for i, env in enumerate(self._inbox):
+            if (types is None or isinstance(env.msg, types)) and (src is None or env.src == src):
+                del self._inbox[i]
+                return self.sim._ready(self, env)
+        event = self.sim.env.event()
+        self._waiters.append(Waiter(types, src, event))
+        self.waiting_for = describe_filter("recv", types, src)
+        return event
+
+    def _deliver(self, env: Envelope) -> None:
+        for i, w in enumerate(self._waiters):
+            if w.matches(env):
+                del self._waiters[i]
+                self.waiting_for = None
+                self._consume(env)
+                w.event.succeed(env.msg)
+                return
+        self._inbox.append(env)
+
+    def _consume(self, env: Envelope) -> None:
+        if env.depth > self.depth:
+            self.depth = env.depth
+        env.msg.sender = env.src
+
+    # -- blackboard -----------------------------------------------------------------------
+    def post(self, msg) -> None:
+        """Write ``msg`` on the blackboard: charged once, read by everyone for free."""
+        self.sim._post(self, msg)
+
+    def read(self, types=None, src: str | None = None):
+        """An event that yields the next post after this party's cursor matching the filter.
+
+        The cursor moves just past the post returned; posts skipped by the filter stay on
+        the board (``party.board``) but this party's cursor has passed them.
+        """
+        return self.sim.model.read(self, types, src)
+
+    @property
+    def board(self) -> list:
+        """Every post visible now, as messages (reading is free)."""
+        return [env.msg for env in self.sim.model.posts(self)]
+
+    # -- synchronous rounds (MPC) ---------------------------------------------------------
+    def sync(self):
+        """End this machine's round; yields the messages delivered to it for the next round."""
+        return self.sim.model.sync(self)
+
+    # -- memory (MPC, streaming) ----------------------------------------------------------
+    def hold(self, key: str, msg) -> None:
+        """Keep ``msg`` in this machine's memory under ``key``; its encoded bits count."""
+        self.sim.model.hold(self, key, msg)
+
+    def release(self, key: str) -> None:
+        """Forget what is held under ``key``."""
+        self.memory.pop(key, None)
+
+    @property
+    def memory_bits(self) -> int:
+        return sum(self.memory.values())
+
+    # -- streaming ------------------------------------------------------------------------
+    def stream(self, batch: int = 1024) -> Iterator[np.ndarray]:
+        """One pass over the input in batches of rows; each call counts a pass."""
+        return self.sim.model.stream(self, batch)
+
+    # -- time and coins -------------------------------------------------------------------
+    def sleep(self, seconds: float):
+        """Local computation or waiting for ``seconds`` of simulated time."""
+        return self.sim.env.timeout(seconds)
+
+    @property
+    def model(self):
+        """The communication model this party lives in."""
+        return self.sim.model
+
+    @property
+    def now(self) -> float:
+        return self.sim.env.now
+
+    def public_coins(self, key: Any) -> np.random.Generator:
+        """The shared random stream named ``key``: every party gets the same draws.
+
+        Only when the model declares public coins; otherwise a protocol must send a seed.
+        """
+        if not self.sim.model.public_coins:
+            raise ModelViolation(
+                f"{self.sim.model.name} model: {self.name} asked for public coins {key!r} at round "
+                f"{self.depth + 1}, but the model declares private coins only; send a seed "
+                f"(and pay for it) or set public_coins = true"
+            )
+        return self.sim._public_stream(key)
