@@ -35,11 +35,18 @@ def report(site):
 
 
 def add_up(coord, s: int, d: int):
-    """Coordinator role: wait for s reports and add them up."""
+    """Coordinator role: wait for one report from each of the s sites and add them up.
+
+    A second report from the same site (a duplicate fault) is ignored; a lost one leaves
+    the coordinator waiting, which the kernel reports as a deadlock.
+    """
     wait = coord.read if coord.model.name == "blackboard" else coord.recv
-    n, total = 0, np.zeros(d)
-    for _ in range(s):
+    n, total, heard = 0, np.zeros(d), set()
+    while len(heard) < s:
         msg = yield wait(CountSum)
+        if msg.sender in heard:
+            continue
+        heard.add(msg.sender)
         n += msg.count
         total += msg.total
     return {"n": n, "sum": total, "mean": total / n if n else np.full(d, np.nan)}

@@ -16,6 +16,7 @@ from .network import Network
 from .party import Party
 from .registry import Param, protocol
 from .result import RunResult
+from .trace import read_trace, replay, write_trace
 
 __version__ = "0.1.0"
 
@@ -24,5 +25,6 @@ __all__ = [
     "CoordinatorModel", "Deadlock", "Delta", "Fit", "Float64", "Gamma", "GraphModel", "MPCModel",
     "ModelViolation", "Network", "Opt", "Param", "Party", "ProtosimError", "RunResult", "Signed",
     "Simulation", "StreamingModel", "TimeLimit", "TraceError", "UInt", "Vector", "assert_budget",
-    "fit_exponent", "fit_exponents", "machine", "message", "protocol", "site",
+    "fit_exponent", "fit_exponents", "machine", "message", "protocol", "read_trace", "replay", "site",
+    "write_trace",
 ]

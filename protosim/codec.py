@@ -152,21 +152,22 @@ def _bit_length(x: np.ndarray) -> np.ndarray:
 def _place(values: np.ndarray, widths: np.ndarray, ends: np.ndarray, total: int) -> tuple[int, int]:
     """A ``total``-bit string with each uint64 value in the ``widths`` (0..64) bits before ``ends``.
 
-    Every field touches at most 9 bytes and no two fields share a bit, so the bytes of all
-    fields are summed with one bincount.
+    Fields come in order and never share a bit; each touches at most two 64-bit words, so
+    the words are the OR of runs of the fields' high and low parts.
     """
+    if not total:
+        return 0, 0
     starts = ends - widths
-    t = 72 - (starts & 7) - widths  # left shift that puts the field at its place in 9 bytes
-    high = np.where(t >= 8, values << np.clip(t - 8, 0, 63).astype(np.uint64),
-                    values >> np.clip(8 - t, 0, 63).astype(np.uint64))
-    low = np.where(t < 8, (values << np.clip(t, 0, 7).astype(np.uint64)) & np.uint64(0xFF), np.uint64(0))
-    window = np.empty((len(values), 9), np.uint8)
-    window[:, :8] = high.astype(">u8").view(np.uint8).reshape(-1, 8)
-    window[:, 8] = low
-    nbytes = (total + 7) >> 3
-    at = ((starts >> 3)[:, None] + np.arange(9)).ravel()
-    data = np.bincount(at, weights=window.ravel(), minlength=nbytes + 9)[:nbytes]
-    return _from_bytes(data.astype(np.uint8).tobytes(), total)
+    word = starts >> 6
+    t = 128 - (starts & 63) - widths  # left shift of the value inside its two words
+    high = np.where(t >= 64, values << np.clip(t - 64, 0, 63).astype(np.uint64),
+                    values >> np.clip(64 - t, 0, 63).astype(np.uint64))
+    low = np.where(t < 64, values << np.clip(t, 0, 63).astype(np.uint64), np.uint64(0))
+    out = np.zeros(((total + 63) >> 6) + 1, np.uint64)
+    for target, part in ((word, high), (word + 1, low)):
+        runs = np.flatnonzero(np.concatenate(([True], target[1:] != target[:-1])))
+        out[target[runs]] |= np.bitwise_or.reduceat(part, runs)
+    return _from_bytes(out.astype(">u8").tobytes()[:(total + 7) >> 3], total)
 
 
 def _place_gamma(x: np.ndarray) -> tuple[int, int]:
@@ -282,11 +283,9 @@ def _delta_step(r, p, bits, width):
     q = _next_ones(bits, width)
     zeros = q - pos
     prefix_end = 2 * q - pos + 1
-    ok = (zeros < 64) & (prefix_end <= width)
-    L = np.zeros(width, np.uint64)
-    L[ok] = r.extract(q[ok] + p, zeros[ok] + 1)
-    ok &= L <= width
-    end = np.where(ok, prefix_end + np.where(ok, L, 1).astype(np.int64) - 1, width + 1)
+    L = r.extract(np.minimum(q, width - 1) + p, np.clip(zeros + 1, 1, 64))  # garbage where not ok
+    ok = (zeros < 64) & (prefix_end <= width) & (L <= width)
+    end = np.where(ok, prefix_end + L.astype(np.int64) - 1, width + 1)
     return np.minimum(end, width + 1), (prefix_end + p, L)
 
 
@@ -342,12 +341,12 @@ class _Reader:
 
     def extract(self, starts: np.ndarray, widths) -> np.ndarray:
         """The fields of 0..64 bits at ``starts`` as uint64 values, all at once."""
-        if self._words is None:
+        if self._words is None:  # the big-endian 64-bit word at every byte offset
             self._bytes = np.frombuffer(self.data + bytes(16), np.uint8)
-            self._words = np.ndarray((len(self.data) + 8,), ">u8", self._bytes, strides=(1,))
+            self._words = np.ndarray((len(self.data) + 8,), ">u8", self._bytes, strides=(1,)).astype(np.uint64)
         at = starts >> 3
         s = (starts & 7).astype(np.uint64)
-        word = (self._words[at].astype(np.uint64) << s) | (self._bytes[at + 8].astype(np.uint64) >> (np.uint64(8) - s))
+        word = (self._words[at] << s) | (self._bytes[at + 8].astype(np.uint64) >> (np.uint64(8) - s))
         widths = np.asarray(widths, np.int64)
         return np.where(widths > 0, word >> (64 - np.maximum(widths, 1)).astype(np.uint64), np.uint64(0))
 
@@ -657,12 +656,10 @@ class _DeltaB(_UniversalAtom):
         ends = np.cumsum(2 * LL + L - 2)
         low_widths = L - 1
         low = x ^ (np.uint64(1) << low_widths.astype(np.uint64))
-        return _place(
-            np.concatenate((L.astype(np.uint64), low)),
-            np.concatenate((LL, low_widths)),
-            np.concatenate((ends - low_widths, ends)),
-            int(ends[-1]),
-        )
+        def pairs(a, b):
+            return np.stack((a, b), axis=1).ravel()
+
+        return _place(pairs(L.astype(np.uint64), low), pairs(LL, low_widths), pairs(ends - low_widths, ends), int(ends[-1]))
 
     def values(self, r, starts, prefix_ends, L):
         if L.max() > 64:

@@ -51,8 +51,8 @@ class Simulation:
         protocol: str = "",
         scenario: dict | None = None,
     ):
-        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-            raise ConfigError(f"seed: must be an integer >= 0, got {seed!r}")
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+            raise ConfigError(f"seed: must be an integer in [0, 2**63), got {seed!r}")
         for name, limit in (("wall_limit", wall_limit), ("time_limit", time_limit)):
             if limit is not None and (not isinstance(limit, (int, float)) or not limit > 0):
                 raise ConfigError(f"{name}: must be a positive number of seconds, got {limit!r}")

@@ -30,7 +30,6 @@ EVENT_FIELDS = ("kind", "seq", "time", "src", "dst", "type", "bits", "wire_bytes
 class Ledger:
     """Append-only record of a run's events; message events are the ledger's rows."""
 
-    keep_payloads: bool = True
     events: list[tuple] = field(default_factory=list)
     _hash: "hashlib._Hash" = field(default_factory=hashlib.sha256, repr=False)
     _seq: int = 0
@@ -39,15 +38,14 @@ class Ledger:
         """Record one message (a send, a post or a forwarded hop); returns its sequence number."""
         seq = self._seq
         self._seq += 1
+        time = float(time)
         self._hash.update(msgpack.packb(("msg", time, src, dst, type_name, bits, payload)))
-        self.events.append(
-            ("msg", seq, time, src, dst, type_name, bits, wire_bytes, depth, phase,
-             payload if self.keep_payloads else b"")
-        )
+        self.events.append(("msg", seq, time, src, dst, type_name, bits, wire_bytes, depth, phase, payload))
         return seq
 
     def event(self, kind: str, time: float, src: str, dst: str, type_name: str = "", seq: int = -1) -> None:
         """Record a ``deliver`` or fault event about message ``seq`` (or a party, for a crash)."""
+        time = float(time)
         self._hash.update(msgpack.packb((kind, time, src, dst, type_name, 0, b"")))
         self.events.append((kind, seq, time, src, dst, type_name, 0, 0, 0, "", b""))
 

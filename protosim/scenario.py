@@ -106,7 +106,7 @@ class Scenario:
         sim = Simulation(
             model, parts, params=params, seed=seed, network=Network.from_dict(d.get("network")),
             faults=d.get("faults"), wall_limit=limits.get("wall"), time_limit=limits.get("sim_time"),
-            protocol=spec.name, scenario=self.data,
+            protocol=spec.name, scenario=copy.deepcopy(self.data),
         )
         return sim, spec.setup(sim, **params)
 
@@ -199,11 +199,14 @@ def _validate(d: dict, source: str) -> None:
     for key in _REQUIRED:
         if key not in d:
             raise ConfigError(f"{source}: [{key}] is required")
-    if d.get("seed", 0) < 0:
-        raise ConfigError(f"{source}: seed: must be >= 0, got {d['seed']!r}")
+    if not 0 <= d.get("seed", 0) < 2**63:
+        raise ConfigError(f"{source}: seed: must be an integer in [0, 2**63), got {d['seed']!r}")
     _only(d.get("partition", {}), _PARTITION_KEYS, "partition", source)
     _only(d["protocol"], _PROTOCOL_KEYS, "protocol", source)
     _only(d.get("limits", {}), _LIMIT_KEYS, "limits", source)
+    for key, value in d.get("limits", {}).items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
+            raise ConfigError(f"{source}: limits.{key}: must be a positive number of seconds, got {value!r}")
     if "name" not in d["protocol"]:
         raise ConfigError(f"{source}: protocol.name is required")
     if not isinstance(d["protocol"].get("params", {}), dict):

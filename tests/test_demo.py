@@ -66,3 +66,14 @@ def test_empty_data_everywhere():
 def test_wire_bytes_exceed_information_bits(parts, seed):
     result = run_demo(CoordinatorModel(), parts, seed)
     assert result.wire_bytes * 8 >= result.bits
+
+
+def test_duplicates_are_ignored_and_drops_are_diagnosed(parts):
+    from protosim import Deadlock
+
+    sim = Simulation(CoordinatorModel(), parts, seed=1, faults=[{"kind": "duplicate", "p": 1.0}])
+    result = sim.run(get_protocol("demo_sum").setup(sim))
+    assert result.output["n"] == 10
+    sim = Simulation(CoordinatorModel(), parts, seed=1, faults=[{"kind": "drop", "p": 1.0, "src": "site2"}])
+    with pytest.raises(Deadlock, match="coord waits for recv\\(CountSum\\)"):
+        sim.run(get_protocol("demo_sum").setup(sim))

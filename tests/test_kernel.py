@@ -163,7 +163,8 @@ def test_output_party_crash_is_reported(parts):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"seed": -1}, "seed: must be an integer >= 0"),
+    ({"seed": -1}, r"seed: must be an integer in \[0, 2\*\*63\)"),
+    ({"seed": 2**64}, r"seed: must be an integer in \[0, 2\*\*63\)"),
     ({"wall_limit": 0}, "wall_limit: must be a positive number"),
     ({"params": {"s": 3}}, r"params.s: 3 disagrees with the data \(4\)"),
     ({"faults": [{"kind": "crash", "party": "site9", "at": 1}]}, r"faults\[0\]: no party named 'site9'"),
