@@ -52,7 +52,12 @@ def add_up(coord, s: int, d: int):
     return {"n": n, "sum": total, "mean": total / n if n else np.full(d, np.nan)}
 
 
-@protocol("demo_sum", models=("coordinator", "blackboard", "graph"),
+def check_mean(X, output, params):
+    """Evaluation outside the run: how far the protocol's mean is from the data's."""
+    return {"mean_error": float(np.abs(output["mean"] - X.mean(axis=0)).max())}
+
+
+@protocol("demo_sum", models=("coordinator", "blackboard", "graph"), evaluate=check_mean,
           description="demonstration: sites report count and sum; the coordinator adds them up")
 def demo_sum(sim):
     for site in sim.sites:

@@ -84,7 +84,10 @@ def _show(v) -> str:
     """A short repr of ``v`` for error messages."""
     if isinstance(v, int) and v.bit_length() > 128:
         return f"{'-' if v < 0 else ''}<{v.bit_length()}-bit integer>"
-    text = repr(v)
+    try:
+        text = repr(v)
+    except ValueError:  # an int beyond Python's digit limit inside a container
+        return f"<{type(v).__name__}>"
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -170,6 +173,11 @@ def _place(values: np.ndarray, widths: np.ndarray, ends: np.ndarray, total: int)
     return _from_bytes(out.astype(">u8").tobytes()[:(total + 7) >> 3], total)
 
 
+def _interleave(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a[0], b[0], a[1], b[1], ..."""
+    return np.stack((a, b), axis=1).ravel()
+
+
 def _place_gamma(x: np.ndarray) -> tuple[int, int]:
     """Elias gamma codewords of uint64 ``x >= 1``, concatenated."""
     L = _bit_length(x)
@@ -185,7 +193,7 @@ def _as_ints(x: np.ndarray, offset: int) -> np.ndarray:
         return shifted.view(np.int64)
     if lo >= 0 and hi <= _U64:
         return shifted
-    return np.array([v + offset for v in x.tolist()], dtype=object)
+    return _int_array([v + offset for v in x.tolist()])
 
 
 def _pack_each(atom, a: np.ndarray, shape: tuple) -> tuple[int, int]:
@@ -202,15 +210,27 @@ def _pack_each(atom, a: np.ndarray, shape: tuple) -> tuple[int, int]:
 
 
 def _unpack_each(atom, r: _Reader, p: int, m: int) -> tuple[np.ndarray, int]:
-    """Unpack ``m`` elements one by one into an object array (values beyond 64 bits)."""
-    out = np.empty(m, dtype=object)
-    dec = atom.dec
-    for i in range(m):
-        out[i], p = dec(r, p)
-    return out, p
+    """Unpack ``m`` elements one by one with the scalar decoder (short arrays, huge values)."""
+    dec, values = atom.dec, []
+    for _ in range(m):
+        v, p = dec(r, p)
+        values.append(v)
+    return atom.array_of(values), p
 
 
-def _walk(nxt: np.ndarray, n: int, levels: int = 4) -> np.ndarray:
+def _int_array(values: list[int]) -> np.ndarray:
+    """Python ints as int64 if every value fits, else uint64, else an object array."""
+    if not values:
+        return np.zeros(0, np.int64)
+    lo, hi = min(values), max(values)
+    if -(1 << 63) <= lo and hi < (1 << 63):
+        return np.array(values, np.int64)
+    if lo >= 0 and hi <= _U64:
+        return np.array(values, np.uint64)
+    return np.array(values, dtype=object)
+
+
+def _walk(nxt: np.ndarray, n: int, levels: int = 3) -> np.ndarray:
     """Up to ``n`` positions of the chain 0, nxt[0], nxt[nxt[0]], ..., stopping at the sentinel
     ``len(nxt) - 1``.
 
@@ -267,8 +287,8 @@ def _codewords(r: _Reader, p: int, m: int, step) -> tuple[list[np.ndarray], int]
 
 def _next_ones(bits: np.ndarray, width: int) -> np.ndarray:
     """For each window position, the first position at or after it that holds a 1 (else width)."""
-    q = np.where(bits.astype(bool), np.arange(width, dtype=np.int64), width)
-    return np.minimum.accumulate(q[::-1])[::-1]
+    ones = np.flatnonzero(bits)
+    return np.repeat(np.append(ones, width), np.diff(np.concatenate(([-1], ones, [width - 1]))))
 
 
 def _gamma_step(r, p, bits, width):
@@ -380,6 +400,9 @@ class _SmallReader(_Reader):
 _SMALL = 64
 """Messages up to this many bytes are read with :class:`_SmallReader`."""
 
+_SHORT = 32
+"""Arrays up to this many elements go through the scalar codes (cheaper than numpy calls)."""
+
 
 def _read_length(r: _Reader, p: int, item_bits: int) -> tuple[int, int]:
     """A vector's length prefix gamma(m + 1); refused when m items cannot fit the bits left."""
@@ -397,12 +420,16 @@ class _Atom:
     """A bound scalar code that also packs and unpacks flat numpy arrays of its values."""
 
     __slots__ = ("label", "need", "min_bits")
+    dtype: type = object  # of decoded arrays
 
     def __repr__(self) -> str:
         return self.label
 
     def as_array(self, v) -> np.ndarray:
         return np.asarray(v)
+
+    def array_of(self, values: list) -> np.ndarray:
+        return np.array(values, self.dtype)
 
 
 class _IntAtom(_Atom):
@@ -436,10 +463,11 @@ class _IntAtom(_Atom):
 
 
 class _UIntB(_IntAtom):
-    __slots__ = ("w", "bound")
+    __slots__ = ("w", "bound", "dtype")
 
     def __init__(self, w: int):
         self.w, self.bound, self.min_bits = w, 1 << w, w
+        self.dtype = np.int64 if w < 64 else np.uint64 if w == 64 else object
         self.label = f"UInt({w})"
         self.need = f"0 <= v < {1 << w}" if w <= 64 else f"0 <= v < 2**{w}"
 
@@ -473,11 +501,12 @@ class _UIntB(_IntAtom):
         if w > 64:
             return _unpack_each(self, r, p, m)
         values = r.extract(p + w * np.arange(m, dtype=np.int64), w)
-        return values.astype(np.int64 if w < 64 else np.uint64), p + m * w
+        return values.astype(self.dtype), p + m * w
 
 
 class _FloatB(_Atom):
     __slots__ = ()
+    dtype = np.float64
 
     def __init__(self):
         self.label, self.need, self.min_bits = "Float64()", "a float, or an integer with |v| <= 2**53", 64
@@ -512,6 +541,7 @@ class _BitAtom(_Atom):
     """One bit: the element of Bits(n) (decodes to uint8) and, as a subclass, Bool."""
 
     __slots__ = ()
+    dtype = np.uint8
 
     def __init__(self, label: str, need: str = "0 or 1"):
         self.label, self.need, self.min_bits = label, need, 1
@@ -530,6 +560,9 @@ class _BitAtom(_Atom):
             return int(v), 1
         raise _misfit(v, self.label, self.need)
 
+    def dec(self, r, p):
+        return r.uint(p, 1), p + 1
+
     def pack(self, a, shape):
         kind = a.dtype.kind
         if kind == "b" or (kind in "iu" and ((a == 0) | (a == 1)).all()):
@@ -543,6 +576,7 @@ class _BitAtom(_Atom):
 
 class _BoolB(_BitAtom):
     __slots__ = ()
+    dtype = bool
 
     def __init__(self):
         super().__init__("Bool()", "True or False")
@@ -559,7 +593,7 @@ class _BoolB(_BitAtom):
 
     def unpack(self, r, p, m):
         bits, p = super().unpack(r, p, m)
-        return bits.astype(bool), p
+        return bits.view(bool), p
 
 
 class _UniversalAtom(_IntAtom):
@@ -567,10 +601,9 @@ class _UniversalAtom(_IntAtom):
 
     __slots__ = ("shift",)
     step = staticmethod(_gamma_step)
+    array_of = staticmethod(_int_array)
 
     def pack(self, a, shape):
-        if not len(a):
-            return 0, 0
         ints = self.ints(a)
         x = None if ints is None else self.code_numbers(ints, shape)
         if x is None:
@@ -578,8 +611,6 @@ class _UniversalAtom(_IntAtom):
         return self.place(x)
 
     def unpack(self, r, p, m):
-        if not m:
-            return np.zeros(0, np.int64), p
         columns, end = _codewords(r, p, m, self.step)
         values = self.values(r, *columns)
         return (values, end) if values is not None else _unpack_each(self, r, p, m)
@@ -651,15 +682,17 @@ class _DeltaB(_UniversalAtom):
 
     @staticmethod
     def place(x):
+        """Each codeword as two fields: gamma(L) in 2*LL-1 bits (L itself in the last LL), then
+        the L-1 low bits of x."""
         L = _bit_length(x)
         LL = _bit_length(L.astype(np.uint64))
         ends = np.cumsum(2 * LL + L - 2)
         low_widths = L - 1
         low = x ^ (np.uint64(1) << low_widths.astype(np.uint64))
-        def pairs(a, b):
-            return np.stack((a, b), axis=1).ravel()
-
-        return _place(pairs(L.astype(np.uint64), low), pairs(LL, low_widths), pairs(ends - low_widths, ends), int(ends[-1]))
+        return _place(
+            _interleave(L.astype(np.uint64), low), _interleave(LL, low_widths),
+            _interleave(ends - low_widths, ends), int(ends[-1]),
+        )
 
     def values(self, r, starts, prefix_ends, L):
         if L.max() > 64:
@@ -766,7 +799,8 @@ class _BlockB:
             if a is None or a.size or 0 not in shape:
                 raise _shape_misfit(v, shape, self.labels, self.atom)
             a = a.reshape(shape)  # an empty list for an empty 2-D array
-        bits, n = self.atom.pack(a.reshape(-1), shape)
+        flat = a.reshape(-1)
+        bits, n = self.atom.pack(flat, shape) if len(flat) > _SHORT else _pack_each(self.atom, flat, shape)
         if self.lead is None:
             x, g = _gamma(m + 1)
             return (x << n) | bits, g + n
@@ -776,7 +810,8 @@ class _BlockB:
         m = self.lead
         if m is None:
             m, p = _read_length(r, p, self.count * self.atom.min_bits)
-        flat, p = self.atom.unpack(r, p, m * self.count)
+        count = m * self.count
+        flat, p = self.atom.unpack(r, p, count) if count > _SHORT else _unpack_each(self.atom, r, p, count)
         return flat.reshape((m, *self.inner)), p
 
 

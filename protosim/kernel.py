@@ -229,6 +229,9 @@ class Simulation:
             copies = fate.copies
             if fate.reason:
                 self.ledger.event(fate.reason, now, src, dst, type_name, seq)
+        if delay == 0.0 and copies == 1:  # arrives now: no timeout event needed
+            self._arrive(path, i + 1, msg, type_name, packed, wire, depth, phase, seq)
+            return
         for _ in range(copies):
             self.env.timeout(delay).callbacks.append(
                 lambda _e: self._arrive(path, i + 1, msg, type_name, packed, wire, depth, phase, seq))

@@ -47,13 +47,19 @@ class Param:
 
 @dataclass(frozen=True)
 class ProtocolSpec:
-    """A registered protocol: ``setup(sim, **params)`` spawns its roles and returns the output process."""
+    """A registered protocol: ``setup(sim, **params)`` spawns its roles and returns the output process.
+
+    ``evaluate(X, output, params) -> dict``, when given, scores the output on the full
+    dataset X after the run (e.g. the clustering cost of the returned centers). It runs
+    outside the simulation, so nothing it computes is charged or known to any party.
+    """
 
     name: str
     setup: Callable
     models: tuple[str, ...]
     description: str
     params: dict[str, Param] = field(default_factory=dict)
+    evaluate: Callable | None = None
 
     def bind(self, given: dict, model: str, where: str = "protocol.params") -> dict:
         """Validate parameters for a run on ``model``; unknown or missing ones are errors."""
@@ -78,11 +84,12 @@ _REGISTRY: dict[str, ProtocolSpec] = {}
 _LOADED = False
 
 
-def protocol(name: str, *, models: tuple[str, ...], description: str, params: dict[str, Param] | None = None):
-    """Decorator: register ``setup`` under ``name``."""
+def protocol(name: str, *, models: tuple[str, ...], description: str, params: dict[str, Param] | None = None,
+             evaluate: Callable | None = None):
+    """Decorator: register ``setup`` under ``name`` (see :class:`ProtocolSpec`)."""
 
     def register(setup: Callable) -> Callable:
-        _REGISTRY[name] = ProtocolSpec(name, setup, tuple(models), description, dict(params or {}))
+        _REGISTRY[name] = ProtocolSpec(name, setup, tuple(models), description, dict(params or {}), evaluate)
         return setup
 
     return register

@@ -93,6 +93,10 @@ class Scenario:
     # -- running --------------------------------------------------------------------------
     def build(self) -> tuple[Simulation, Any]:
         """The simulation with its roles spawned, and the output process."""
+        sim, output, _dataset = self._build()
+        return sim, output
+
+    def _build(self):
         d = self.data
         seed = self.seed
         spec = get_protocol(d["protocol"]["name"])
@@ -108,13 +112,16 @@ class Scenario:
             faults=d.get("faults"), wall_limit=limits.get("wall"), time_limit=limits.get("sim_time"),
             protocol=spec.name, scenario=copy.deepcopy(self.data),
         )
-        return sim, spec.setup(sim, **params)
+        return sim, spec.setup(sim, **params), dataset
 
     def run(self) -> tuple[RunResult, list]:
-        """Run once; returns the result and its budget checks."""
+        """Run once, score the output on the full data if the protocol says how; returns the result and its budget checks."""
         budgets = self.budgets
-        sim, output = self.build()
+        sim, output, dataset = self._build()
         result = sim.run(output)
+        spec = get_protocol(result.protocol)
+        if spec.evaluate is not None and isinstance(result.output, dict):
+            result.output.update(spec.evaluate(dataset.X, result.output, result.params))
         return result, [b.check(result) for b in budgets]
 
     def _partition(self, dataset, model_spec: dict, seed: int) -> list[np.ndarray]:
