@@ -12,7 +12,8 @@ order the model creates them. The same seed gives the same event stream and fing
 The run ends when no event is left. If the output role has not returned by then, every
 live party is waiting for something that will never come: the kernel raises
 :class:`Deadlock` naming each one and what it waits for. Wall-clock and simulated-time
-limits raise :class:`TimeLimit` with the same report.
+limits raise :class:`TimeLimit` with the same report; the wall-clock limit defaults to
+one hour.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ from .party import Envelope, Party
 from .result import RunResult
 
 
+DEFAULT_WALL_LIMIT = 3600.0
+"""Seconds of wall-clock time a run may take unless told otherwise (``wall_limit=None``
+removes the limit): a protocol that loops forever ends with a TimeLimit report, not a hang."""
+
+
 class Simulation:
     """One run of a protocol on a communication model."""
 
@@ -46,7 +52,7 @@ class Simulation:
         seed: int = 0,
         network: Network | dict | None = None,
         faults: list[dict] | None = None,
-        wall_limit: float | None = None,
+        wall_limit: float | None = DEFAULT_WALL_LIMIT,
         time_limit: float | None = None,
         protocol: str = "",
         scenario: dict | None = None,
@@ -221,20 +227,27 @@ class Simulation:
         if self.model.synchronous:
             self.model.enqueue(dst, Envelope(msg, src, depth, seq))
             return
-        delay = self.network.delay(packed.nbits, self._net_rng)
-        copies = 1
-        if self.faults.active:
-            fate = self.faults.fate(src, dst, now)
-            delay += fate.extra_delay
-            copies = fate.copies
-            if fate.reason:
-                self.ledger.event(fate.reason, now, src, dst, type_name, seq)
+        delay, copies = self.transit(src, dst, packed.nbits, type_name, seq)
         if delay == 0.0 and copies == 1:  # arrives now: no timeout event needed
             self._arrive(path, i + 1, msg, type_name, packed, wire, depth, phase, seq)
             return
         for _ in range(copies):
             self.env.timeout(delay).callbacks.append(
                 lambda _e: self._arrive(path, i + 1, msg, type_name, packed, wire, depth, phase, seq))
+
+    def transit(self, src: str, dst: str, bits: int, type_name: str, seq: int) -> tuple[float, int]:
+        """How long message ``seq`` takes and how many copies arrive (0 when a fault drops it).
+
+        Draws the network delay (latency + bits / bandwidth) and the faults' fate, and
+        records a fault event when one strikes.
+        """
+        delay = self.network.delay(bits, self._net_rng)
+        if not self.faults.active:
+            return delay, 1
+        fate = self.faults.fate(src, dst, self.env.now)
+        if fate.reason:
+            self.ledger.event(fate.reason, self.env.now, src, dst, type_name, seq)
+        return delay + fate.extra_delay, fate.copies
 
     def _arrive(self, path, i, msg, type_name, packed, wire, depth, phase, seq) -> None:
         """Hop ``i`` arrived at ``path[i]``: deliver it there, or forward it along the path."""
@@ -262,14 +275,7 @@ class Simulation:
         type_name = type(msg).__name__
         depth = party.depth + 1
         seq = self.ledger.message(now, party.name, BOARD, type_name, packed.nbits, wire, depth, party.current_phase, packed.data)
-        delay = self.network.delay(packed.nbits, self._net_rng)
-        copies = 1
-        if self.faults.active:
-            fate = self.faults.fate(party.name, BOARD, now)
-            delay += fate.extra_delay
-            copies = fate.copies
-            if fate.reason:
-                self.ledger.event(fate.reason, now, party.name, BOARD, type_name, seq)
+        delay, copies = self.transit(party.name, BOARD, packed.nbits, type_name, seq)
         for _ in range(copies):
             envelope = Envelope(decoded, party.name, depth, seq)
             self.env.timeout(delay).callbacks.append(lambda _e, env=envelope: self.model.publish(self, env))

@@ -91,14 +91,7 @@ class MPCModel(Model):
         now = sim.env.now
         for dst, env in queue:
             bits = sim.ledger.events[env.seq][6]
-            delay = sim.network.delay(bits, sim._net_rng)
-            copies = 1
-            if sim.faults.active:
-                fate = sim.faults.fate(env.src, dst, now)
-                delay += fate.extra_delay
-                copies = fate.copies
-                if fate.reason:
-                    sim.ledger.event(fate.reason, now, env.src, dst, type(env.msg).__name__, env.seq)
+            delay, copies = sim.transit(env.src, dst, bits, type(env.msg).__name__, env.seq)
             if sim.parties[dst].crashed:
                 sim.ledger.event("drop", now, env.src, dst, type(env.msg).__name__, env.seq)
                 continue
