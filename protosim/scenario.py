@@ -31,7 +31,7 @@ from .budget import Budget
 from .datasets import make_dataset
 from .errors import ConfigError
 from .faults import parse_faults
-from .kernel import Simulation
+from .kernel import DEFAULT_WALL_LIMIT, Simulation
 from .models import make_model, parties_needed
 from .network import Network
 from .partitions import partition
@@ -109,7 +109,7 @@ class Scenario:
         limits = d.get("limits", {})
         sim = Simulation(
             model, parts, params=params, seed=seed, network=Network.from_dict(d.get("network")),
-            faults=d.get("faults"), wall_limit=limits.get("wall"), time_limit=limits.get("sim_time"),
+            faults=d.get("faults"), wall_limit=limits.get("wall", DEFAULT_WALL_LIMIT), time_limit=limits.get("sim_time"),
             protocol=spec.name, scenario=copy.deepcopy(self.data),
         )
         return sim, spec.setup(sim, **params), dataset
