@@ -76,10 +76,6 @@ class _Misfit(Exception):
         return f"{type_name}{''.join(reversed(self.path))}: {self.text}"
 
 
-class _Truncated(_Misfit):
-    """The bits end, or turn out to be garbage, before the code does."""
-
-
 def _show(v) -> str:
     """A short repr of ``v`` for error messages."""
     if isinstance(v, int) and v.bit_length() > 128:
@@ -100,8 +96,8 @@ def _at(i: int, shape: tuple) -> str:
     return "".join(f"[{int(k)}]" for k in np.unravel_index(i, shape))
 
 
-def _truncated(end: int, limit: int) -> _Truncated:
-    return _Truncated(f"truncated or corrupt bits: the code needs bit {end} but there are {limit}")
+def _truncated(end: int, limit: int) -> _Misfit:
+    return _Misfit(f"truncated or corrupt bits: the code needs bit {end} but there are {limit}")
 
 
 # -- helpers on Python ints -------------------------------------------------------------------
@@ -115,7 +111,7 @@ def _to_int(v, code) -> int:
         return int(v)
     if v is None:
         raise _misfit(v, code.label, "None is allowed only inside Opt(...)")
-    raise _misfit(v, code.label, f"an integer, {code.need}")
+    raise _misfit(v, code.label, f"an integer, {code.need}" if code.need else "an integer")
 
 
 def _gamma(x: int) -> tuple[int, int]:
@@ -166,7 +162,7 @@ def _place(values: np.ndarray, widths: np.ndarray, ends: np.ndarray, total: int)
     high = np.where(t >= 64, values << np.clip(t - 64, 0, 63).astype(np.uint64),
                     values >> np.clip(64 - t, 0, 63).astype(np.uint64))
     low = np.where(t < 64, values << np.clip(t, 0, 63).astype(np.uint64), np.uint64(0))
-    out = np.zeros(((total + 63) >> 6) + 1, np.uint64)
+    out = np.zeros(((total + 63) >> 6) + 2, np.uint64)  # a zero-width field may start at the end
     for target, part in ((word, high), (word + 1, low)):
         runs = np.flatnonzero(np.concatenate(([True], target[1:] != target[:-1])))
         out[target[runs]] |= np.bitwise_or.reduceat(part, runs)
@@ -409,7 +405,7 @@ def _read_length(r: _Reader, p: int, item_bits: int) -> tuple[int, int]:
     x, p = r.gamma(p)
     m, room = x - 1, r.limit - p
     if m > (room // item_bits if item_bits else _MAX_FREE_ITEMS):
-        raise _Truncated(f"corrupt bits: a length of {_show(m)} items cannot fit in the {room} bits left")
+        raise _Misfit(f"corrupt bits: a length of {_show(m)} items cannot fit in the {room} bits left")
     return m, p
 
 
@@ -707,7 +703,7 @@ class _SignedB(_UniversalAtom):
 
     def __init__(self):
         self.shift, self.min_bits = 0, 1
-        self.label, self.need = "Signed()", "any integer"
+        self.label, self.need = "Signed()", ""
 
     def enc(self, v):
         if type(v) is not int:
@@ -828,9 +824,12 @@ class _ListB:
         return self.label
 
     def enc(self, v):
-        if isinstance(v, (str, bytes, dict)) or not hasattr(v, "__len__"):
+        try:
+            m = -1 if isinstance(v, (str, bytes, dict)) else len(v)
+        except TypeError:
+            m = -1
+        if m < 0:
             raise _misfit(v, self.label, "a sequence")
-        m = len(v)
         if self.lead is not None and m != self.lead:
             raise _misfit(v, self.label, f"length {self.lead}, not {m}")
         pieces = [] if self.lead is not None else [_gamma(m + 1)]
@@ -1142,7 +1141,10 @@ def _code_of(x, where: str) -> Code:
         return _Record(x)
     if isinstance(x, type) and issubclass(x, Code):
         raise CodecError(f"{where}: write {x.__name__}(...), an instance, not the class {x.__name__}")
-    raise CodecError(f"{where}: {x!r} is not a bit code (UInt, Gamma, Delta, Signed, Bits, Float64, Bool, Opt, Vector or a @message class)")
+    raise CodecError(
+        f"{where}: {x!r} is not a bit code "
+        "(UInt, Gamma, Delta, Signed, Bits, Float64, Bool, Opt, Vector or a @message class)"
+    )
 
 
 # -- messages ---------------------------------------------------------------------------------
@@ -1174,9 +1176,12 @@ def _annotation(cls: type, field: dataclasses.Field, where: str):
     owner = next((k for k in cls.__mro__ if field.name in k.__dict__.get("__annotations__", {})), cls)
     module = sys.modules.get(owner.__module__)
     try:
-        return eval(field.type, vars(module) if module else {}, dict(vars(owner)))  # noqa: S307 (the author's own annotation)
+        # the author's own annotation text, evaluated as typing.get_type_hints would
+        return eval(field.type, vars(module) if module else {}, dict(vars(owner)))  # noqa: S307
     except Exception as exc:  # noqa: BLE001 (any failure is a bad annotation)
-        raise CodecError(f"{where}: cannot resolve the annotation {field.type!r}: {type(exc).__name__}: {exc}") from None
+        raise CodecError(
+            f"{where}: cannot resolve the annotation {field.type!r}: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def message(cls: type) -> type:
