@@ -13,7 +13,7 @@ it returns packs a message into a bit string and unpacks it again, exactly.
 *Information bits* are the length of that bit string: what the codes produce, nothing
 estimated. Budgets from theorems are checked against them. *Wire bytes* are what a
 deployment would send: :func:`frame` puts the bits (zero-padded to whole bytes) and the
-class's 16-bit type tag in a msgpack frame, whose length is counted separately.
+class's 32-bit type tag in a msgpack frame, whose length is counted separately.
 
 Arrays of numeric codes are packed and unpacked with numpy, with no Python loop per
 element (Elias gamma and delta included: their codeword starts are found by pointer
@@ -1187,7 +1187,7 @@ def _annotation(cls: type, field: dataclasses.Field, where: str):
 def message(cls: type) -> type:
     """Class decorator: a dataclass whose annotated fields are bit codes, registered by tag.
 
-    The tag is ``crc32("module.qualname") & 0xFFFF``. Two classes with one tag are refused;
+    The tag is ``crc32("module.qualname")`` (32 bits). Two classes with one tag are refused;
     the same qualified name again (a module reload) replaces the old class. ``cls.sender`` is
     None; the kernel sets it on delivered instances.
     """
@@ -1203,18 +1203,23 @@ def message(cls: type) -> type:
         if field.name == "sender":
             raise CodecError(f"{where}: the field name 'sender' is reserved (the kernel sets it on delivered messages)")
         codes[field.name] = _code_of(_annotation(cls, field, where), where)
-    tag = zlib.crc32(name.encode()) & 0xFFFF
+    tag = type_tag(name)
     other = _BY_TAG.get(tag)
     if other is not None and _info(other).name != name:
-        raise CodecError(f"message type tag {tag:#06x} of {name} collides with {_info(other).name}; rename one of them")
+        raise CodecError(f"message type tag {tag:#010x} of {name} collides with {_info(other).name}; rename one of them")
     cls._protosim_message = _MessageInfo(name, short, tag, codes)
     cls.sender = None
     _BY_TAG[tag] = _BY_NAME[name] = cls
     return cls
 
 
+def type_tag(name: str) -> int:
+    """The 32-bit type tag of the message class named ``module.qualname``: its crc32."""
+    return zlib.crc32(name.encode())
+
+
 def message_tag(cls: type) -> int:
-    """The 16-bit type tag of a message class."""
+    """The 32-bit type tag of a message class."""
     return _info(cls).tag
 
 

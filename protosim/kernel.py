@@ -31,7 +31,7 @@ from .errors import CodecError, ConfigError, Deadlock, ModelViolation, TimeLimit
 from .faults import FaultPlan, parse_faults
 from .ledger import BOARD, Ledger
 from .network import Network
-from .party import Envelope, Party
+from .party import Envelope, Party, call_key
 from .result import RunResult
 
 
@@ -188,52 +188,59 @@ class Simulation:
         return cls(f"{why} at t={self.env.now:g}; blocked parties:\n{lines}", blocked, reason or cls.__name__.lower())
 
     # -- the send path --------------------------------------------------------------------
-    def bound(self, cls):
-        """The codec bound to this run's parameters for message class ``cls`` (cached)."""
-        b = self._bound.get(cls)
+    def bound(self, cls, call: tuple = ()):
+        """The codec for ``cls`` bound to this run's parameters plus call parameters (cached)."""
+        key = (cls, call)
+        b = self._bound.get(key)
         if b is None:
-            b = self._bound[cls] = codec.bind(cls, self.params)
+            params = self.params
+            if call:
+                clash = [k for k, v in call if k in params and params[k] != v]
+                if clash:
+                    raise ConfigError(f"call parameter {clash[0]}={dict(call)[clash[0]]!r} contradicts the run's {clash[0]}={params[clash[0]]!r}")
+                params = {**params, **dict(call)}
+            b = self._bound[key] = codec.bind(cls, params)
         return b
 
-    def encode(self, party: Party, msg):
-        """Encode ``msg`` for ``party``: (bound codec, packed bits, wire bytes)."""
+    def encode(self, party: Party, msg, params: dict | None = None) -> "Sent":
+        """Encode ``msg`` as ``party`` sends it, with optional call parameters; decode it back."""
         cls = type(msg)
+        call = call_key(params)
         try:
-            b = self.bound(cls)
+            b = self.bound(cls, call)
             packed = b.encode(msg)
         except CodecError as exc:
             raise CodecError(f"{party.name}: {exc}") from None
         except AttributeError:
             raise CodecError(f"{party.name}: {msg!r} is not a message (declare its class with @message)") from None
-        return b, packed, len(codec.frame(cls, packed))
+        decoded = b.decode(packed.data, packed.nbits)
+        return Sent(decoded, cls.__name__, packed, len(codec.frame(cls, packed)), party.current_phase, call)
 
-    def _send(self, party: Party, dst: str, msg, route: bool) -> None:
+    def _send(self, party: Party, dst: str, msg, route: bool, params: dict | None) -> None:
         if dst not in self.parties:
             raise ModelViolation(
                 f"{self.model.name} model: {party.name} sent {type(msg).__name__} to unknown party {dst!r} "
                 f"at round {party.depth + 1}"
             )
-        b, packed, wire = self.encode(party, msg)
-        path = self.model.path(party, dst, route, packed.nbits)
-        decoded = b.decode(packed.data, packed.nbits)
-        self._hop(path, 0, decoded, type(msg).__name__, packed, wire, party.depth + 1, party.current_phase)
+        sent = self.encode(party, msg, params)
+        path = self.model.path(party, dst, route, sent.packed.nbits)
+        self._hop(path, 0, sent, party.depth + 1)
 
-    def _hop(self, path, i, msg, type_name, packed, wire, depth, phase) -> None:
+    def _hop(self, path, i, sent: "Sent", depth: int) -> None:
         """Charge hop ``path[i] -> path[i+1]`` and schedule its arrival (or queue it for the round)."""
         src, dst = path[i], path[i + 1]
-        now = self.env.now
-        seq = self.ledger.message(now, src, dst, type_name, packed.nbits, wire, depth, phase, packed.data)
-        self.model.on_send(self.parties[src], dst, packed.nbits)
+        nbits = sent.packed.nbits
+        seq = self.ledger.message(self.env.now, src, dst, sent.type_name, nbits, sent.wire, depth, sent.phase, sent.packed.data)
+        self.model.on_send(self.parties[src], dst, nbits)
         if self.model.synchronous:
-            self.model.enqueue(dst, Envelope(msg, src, depth, seq))
+            self.model.enqueue(dst, Envelope(sent.msg, src, depth, seq, sent.call))
             return
-        delay, copies = self.transit(src, dst, packed.nbits, type_name, seq)
+        delay, copies = self.transit(src, dst, nbits, sent.type_name, seq)
         if delay == 0.0 and copies == 1:  # arrives now: no timeout event needed
-            self._arrive(path, i + 1, msg, type_name, packed, wire, depth, phase, seq)
+            self._arrive(path, i + 1, sent, depth, seq)
             return
         for _ in range(copies):
-            self.env.timeout(delay).callbacks.append(
-                lambda _e: self._arrive(path, i + 1, msg, type_name, packed, wire, depth, phase, seq))
+            self.env.timeout(delay).callbacks.append(lambda _e: self._arrive(path, i + 1, sent, depth, seq))
 
     def transit(self, src: str, dst: str, bits: int, type_name: str, seq: int) -> tuple[float, int]:
         """How long message ``seq`` takes and how many copies arrive (0 when a fault drops it).
@@ -249,35 +256,33 @@ class Simulation:
             self.ledger.event(fate.reason, self.env.now, src, dst, type_name, seq)
         return delay + fate.extra_delay, fate.copies
 
-    def _arrive(self, path, i, msg, type_name, packed, wire, depth, phase, seq) -> None:
+    def _arrive(self, path, i, sent: "Sent", depth: int, seq: int) -> None:
         """Hop ``i`` arrived at ``path[i]``: deliver it there, or forward it along the path."""
         party = self.parties[path[i]]
-        self.ledger.event("drop" if party.crashed else "deliver", self.env.now, path[i - 1], party.name, type_name, seq)
+        self.ledger.event("drop" if party.crashed else "deliver", self.env.now, path[i - 1], party.name, sent.type_name, seq)
         if party.crashed:
             return
         if i + 1 == len(path):
-            self.model.deliver(party, Envelope(msg, path[0], depth, seq))
+            self.model.deliver(party, Envelope(sent.msg, path[0], depth, seq, sent.call))
         else:
             party.depth = max(party.depth, depth)
-            self._hop(path, i, msg, type_name, packed, wire, depth + 1, phase)
+            self._hop(path, i, sent, depth + 1)
 
-    def _ready(self, party: Party, envelope: Envelope):
-        party._consume(envelope)
+    def _ready(self, party: Party, envelope: Envelope, call: tuple):
+        party._consume(envelope, call)
         event = self.env.event()
         event.succeed(envelope.msg)
         return event
 
-    def _post(self, party: Party, msg) -> None:
+    def _post(self, party: Party, msg, params: dict | None) -> None:
         self.model.check_post(party)
-        b, packed, wire = self.encode(party, msg)
-        decoded = b.decode(packed.data, packed.nbits)
-        now = self.env.now
-        type_name = type(msg).__name__
+        sent = self.encode(party, msg, params)
+        nbits = sent.packed.nbits
         depth = party.depth + 1
-        seq = self.ledger.message(now, party.name, BOARD, type_name, packed.nbits, wire, depth, party.current_phase, packed.data)
-        delay, copies = self.transit(party.name, BOARD, packed.nbits, type_name, seq)
+        seq = self.ledger.message(self.env.now, party.name, BOARD, sent.type_name, nbits, sent.wire, depth, sent.phase, sent.packed.data)
+        delay, copies = self.transit(party.name, BOARD, nbits, sent.type_name, seq)
         for _ in range(copies):
-            envelope = Envelope(decoded, party.name, depth, seq)
+            envelope = Envelope(sent.msg, party.name, depth, seq, sent.call)
             self.env.timeout(delay).callbacks.append(lambda _e, env=envelope: self.model.publish(self, env))
 
     # -- faults and coins -----------------------------------------------------------------
@@ -302,6 +307,15 @@ class Simulation:
     @property
     def sites(self) -> list[Party]:
         return self.model.sites
+
+
+class Sent:
+    """One encoded message on its way: the decoded message, its bits and its frame size."""
+
+    __slots__ = ("msg", "type_name", "packed", "wire", "phase", "call")
+
+    def __init__(self, msg, type_name: str, packed, wire: int, phase: str, call: tuple):
+        self.msg, self.type_name, self.packed, self.wire, self.phase, self.call = msg, type_name, packed, wire, phase, call
 
 
 def _names(parties) -> str:

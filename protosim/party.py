@@ -13,28 +13,33 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import numpy as np
 
-from .errors import ModelViolation
+from .errors import CodecError, ModelViolation
 
 if TYPE_CHECKING:
     from .kernel import Simulation
 
 
+def call_key(params: dict | None) -> tuple:
+    """Call parameters as a hashable, order-free key (``()`` for none)."""
+    return tuple(sorted(params.items())) if params else ()
+
+
 class Envelope:
-    """A delivered message with its sender, causal depth and ledger sequence number."""
+    """A delivered message with its sender, causal depth, ledger sequence number and call parameters."""
 
-    __slots__ = ("msg", "src", "depth", "seq")
+    __slots__ = ("msg", "src", "depth", "seq", "call")
 
-    def __init__(self, msg, src: str, depth: int, seq: int):
-        self.msg, self.src, self.depth, self.seq = msg, src, depth, seq
+    def __init__(self, msg, src: str, depth: int, seq: int, call: tuple = ()):
+        self.msg, self.src, self.depth, self.seq, self.call = msg, src, depth, seq, call
 
 
 class Waiter:
-    """A pending recv or read: the filter and the SimPy event to succeed."""
+    """A pending recv or read: the filter, the call parameters expected, and the event to succeed."""
 
-    __slots__ = ("types", "src", "event")
+    __slots__ = ("types", "src", "call", "event")
 
-    def __init__(self, types, src, event):
-        self.types, self.src, self.event = types, src, event
+    def __init__(self, types, src, call, event):
+        self.types, self.src, self.call, self.event = types, src, call, event
 
     def matches(self, env: Envelope) -> bool:
         return (self.types is None or isinstance(env.msg, self.types)) and (self.src is None or env.src == self.src)
@@ -90,27 +95,31 @@ class Party:
             self._phase = outer
 
     # -- point to point -------------------------------------------------------------------
-    def send(self, dst: str, msg) -> None:
+    # ``params``: call parameters, values that both sides know for this exchange only (a
+    # sub-protocol's t or b), used by width and length expressions like the run's
+    # parameters. The receiver names the ones it expects; a mismatch is a CodecError.
+    def send(self, dst: str, msg, params: dict | None = None) -> None:
         """Send ``msg`` to ``dst`` over a direct channel the model must allow."""
-        self.sim._send(self, dst, msg, route=False)
+        self.sim._send(self, dst, msg, False, params)
 
-    def route(self, dst: str, msg) -> None:
+    def route(self, dst: str, msg, params: dict | None = None) -> None:
         """Send ``msg`` to ``dst`` along the model's route; on a graph every hop is charged."""
-        self.sim._send(self, dst, msg, route=True)
+        self.sim._send(self, dst, msg, True, params)
 
-    def broadcast(self, dsts: Iterable[str], msg) -> None:
+    def broadcast(self, dsts: Iterable[str], msg, params: dict | None = None) -> None:
         """Send the same message to each of ``dsts`` (each copy is charged)."""
         for dst in dsts:
-            self.sim._send(self, dst, msg, route=False)
+            self.sim._send(self, dst, msg, False, params)
 
-    def recv(self, types=None, src: str | None = None):
+    def recv(self, types=None, src: str | None = None, params: dict | None = None):
         """An event that yields the next delivered message of ``types`` from ``src``."""
+        call = call_key(params)
         for i, env in enumerate(self._inbox):
             if (types is None or isinstance(env.msg, types)) and (src is None or env.src == src):
                 del self._inbox[i]
-                return self.sim._ready(self, env)
+                return self.sim._ready(self, env, call)
         event = self.sim.env.event()
-        self._waiters.append(Waiter(types, src, event))
+        self._waiters.append(Waiter(types, src, call, event))
         self.waiting_for = describe_filter("recv", types, src)
         return event
 
@@ -119,28 +128,33 @@ class Party:
             if w.matches(env):
                 del self._waiters[i]
                 self.waiting_for = None
-                self._consume(env)
+                self._consume(env, w.call)
                 w.event.succeed(env.msg)
                 return
         self._inbox.append(env)
 
-    def _consume(self, env: Envelope) -> None:
+    def _consume(self, env: Envelope, call: tuple) -> None:
+        if env.call != call:
+            raise CodecError(
+                f"{self.name} received {type(env.msg).__name__} from {env.src} encoded with call parameters "
+                f"{dict(env.call)}, but expected {dict(call)}: both sides must know the same widths"
+            )
         if env.depth > self.depth:
             self.depth = env.depth
         env.msg.sender = env.src
 
     # -- blackboard -----------------------------------------------------------------------
-    def post(self, msg) -> None:
+    def post(self, msg, params: dict | None = None) -> None:
         """Write ``msg`` on the blackboard: charged once, read by everyone for free."""
-        self.sim._post(self, msg)
+        self.sim._post(self, msg, params)
 
-    def read(self, types=None, src: str | None = None):
+    def read(self, types=None, src: str | None = None, params: dict | None = None):
         """An event that yields the next post after this party's cursor matching the filter.
 
         The cursor moves just past the post returned; posts skipped by the filter stay on
         the board (``party.board``) but this party's cursor has passed them.
         """
-        return self.sim.model.read(self, types, src)
+        return self.sim.model.read(self, types, src, call_key(params))
 
     @property
     def board(self) -> list:

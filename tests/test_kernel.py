@@ -192,3 +192,60 @@ def test_one_role_per_party(parts):
     sim.spawn(COORDINATOR, lambda p: iter(()))
     with pytest.raises(ConfigError, match="already runs a role"):
         sim.spawn(COORDINATOR, lambda p: iter(()))
+
+
+@message
+class Hash:
+    bits: UInt("t")
+
+
+def test_call_parameters_set_widths_both_sides_know(parts):
+    def ask(p):
+        p.send(site(0), Hash(5), params={"t": 3})
+        reply = yield p.recv(Hash, params={"t": 12})
+        return reply.bits
+
+    def answer(p):
+        msg = yield p.recv(Hash, params={"t": 3})
+        p.send(COORDINATOR, Hash(msg.bits * 100), params={"t": 12})
+
+    sim = Simulation(CoordinatorModel(), parts)
+    sim.spawn(site(0), answer)
+    result = sim.run(sim.spawn(COORDINATOR, ask))
+    assert result.output == 500
+    assert [e[6] for e in result.events if e[0] == "msg"] == [3, 12]
+
+
+def test_call_parameters_must_match_on_both_sides(parts):
+    def ask(p):
+        p.send(site(0), Hash(5), params={"t": 3})
+        yield from ()
+
+    def answer(p):
+        yield p.recv(Hash, params={"t": 4})
+
+    sim = Simulation(CoordinatorModel(), parts)
+    sim.spawn(site(0), answer)
+    sim.spawn(COORDINATOR, ask)
+    with pytest.raises(CodecError, match=r"site0 received Hash from coord encoded with call parameters \{'t': 3\}, but expected \{'t': 4\}"):
+        sim.run()
+
+
+def test_call_parameters_missing_or_contradicting(parts):
+    def no_width(p):
+        p.send(site(0), Hash(1))
+        yield from ()
+
+    sim = Simulation(CoordinatorModel(), parts)
+    sim.spawn(COORDINATOR, no_width)
+    with pytest.raises(CodecError, match="coord: .*t"):
+        sim.run()
+
+    def contradict(p):
+        p.send(site(0), Hash(1), params={"s": 9})
+        yield from ()
+
+    sim = Simulation(CoordinatorModel(), parts)
+    sim.spawn(COORDINATOR, contradict)
+    with pytest.raises(ConfigError, match="call parameter s=9 contradicts the run's s=4"):
+        sim.run()

@@ -37,21 +37,21 @@ class BlackboardModel(StarModel):
             if party.board_cursor <= index and waiter.matches(envelope):
                 party.board_cursor = index + 1
                 party.waiting_for = None
-                party._consume(envelope)
+                party._consume(envelope, waiter.call)
                 waiter.event.succeed(envelope.msg)
             else:
                 self._readers.append((party, waiter))
 
-    def read(self, party, types, src):
+    def read(self, party, types, src, call):
         sim = party.sim
         for index in range(party.board_cursor, len(self.board)):
             envelope = self.board[index]
             if (types is None or isinstance(envelope.msg, types)) and (src is None or envelope.src == src):
                 party.board_cursor = index + 1
-                return sim._ready(party, envelope)
+                return sim._ready(party, envelope, call)
         party.board_cursor = len(self.board)
         event = sim.env.event()
-        self._readers.append((party, Waiter(types, src, event)))
+        self._readers.append((party, Waiter(types, src, call, event)))
         party.waiting_for = describe_filter("read", types, src)
         return event
 

@@ -14,7 +14,7 @@ class InputShard:
 
 def hold(model, party, key: str, msg, limit: float | None) -> None:
     """Charge ``msg``'s encoded bits to ``party``'s memory; refuse when over ``limit``."""
-    _b, packed, _wire = party.sim.encode(party, msg)
+    packed = party.sim.encode(party, msg).packed
     party.memory[key] = packed.nbits
     held = party.memory_bits
     if limit is not None and held > limit:
