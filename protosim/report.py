@@ -46,15 +46,14 @@ def figures_table(result: RunResult, checks=(), title: str | None = None) -> Tab
     for check in checks:
         by_figure.setdefault(check.figure, []).append(check)
     for name in shown_figures(result, by_figure):
-        measured = format_figure(result.figure(name))
-        rows = by_figure.get(name) or [None]
-        for check in rows:
-            if check is None:
-                table.add_row(name, measured, "", "", "")
-            else:
-                ok = "[green]pass[/green]" if check.ok else "[red]FAIL[/red]"
-                table.add_row(name + check_scope(check), format_figure(check.measured), check.name,
-                              format_figure(check.limit), ok)
+        checks_here = by_figure.get(name, [])
+        whole = [c for c in checks_here if not check_scope(c)]
+        if not whole:  # the run's figure itself, even when only a phase or party is budgeted
+            table.add_row(name, format_figure(result.figure(name)), "", "", "")
+        for check in whole + [c for c in checks_here if check_scope(c)]:
+            ok = "[green]pass[/green]" if check.ok else "[red]FAIL[/red]"
+            table.add_row(name + check_scope(check), format_figure(check.measured), check.name,
+                          format_figure(check.limit), ok)
     return table
 
 

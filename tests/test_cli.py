@@ -1,6 +1,7 @@
 """The protosim command: run, replay, report, sweep, list — exit codes and outputs."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -96,3 +97,13 @@ def test_list_names_everything(capsys):
 
 def test_console_script_is_installed():
     assert shutil.which("protosim") is not None
+
+
+def test_table_keeps_the_total_when_only_a_phase_is_budgeted(tmp_path, capsys):
+    scenario = tmp_path / "phase.toml"
+    text = DEMO.read_text().replace('figure = "bits"\n', 'figure = "bits"\nphase = "report"\n')
+    scenario.write_text(text)
+    assert main(["run", str(scenario), "--trace", str(tmp_path / "t.trace")]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"│ bits\s+│\s+41,110 │", out)            # the run's total
+    assert re.search(r"│ bits \(report\)\s+│\s+41,110 │", out)  # the budgeted phase
