@@ -1,8 +1,9 @@
 """The ``protosim`` command: run | sweep | replay | report | list.
 
-Exit codes: 0 success; 1 a budget failed (run) or a replay differs; 2 bad input (the
-message names the key and the value); 3 the run could not finish (deadlock, time limit,
-model violation), with the report of who waits for what.
+Exit codes: 0 success; 1 a budget failed (run), a grid point failed or went over budget
+(sweep), or a replay differs; 2 bad input (the message names the key and the value); 3 the
+run could not finish (deadlock, time limit, model violation), with the report of who waits
+for what.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...", required=True)
     sweep.add_argument("--repeat", type=int, default=1)
     sweep.add_argument("--out", type=Path, required=True)
-    sweep.add_argument("--workers", type=int)
+    sweep.add_argument("--workers", type=int, help="local pool size (default: one per core, at most one per point)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask cluster, e.g. tcp://host:8786")
+    sweep.add_argument("--resume", action="store_true", help="skip the points already finished in --out")
     sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     sweep.set_defaults(func=cmd_sweep)
 
@@ -60,9 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     replay.set_defaults(func=cmd_replay)
 
-    report = sub.add_parser("report", help="figures and breakdowns from a trace alone")
+    report = sub.add_parser("report", help="figures, budgets and breakdowns from a trace alone; HTML or PNG")
     report.add_argument("trace", type=Path)
     report.add_argument("--json", action="store_true")
+    report.add_argument("--html", type=Path, metavar="OUT.html", help="write a self-contained HTML report")
+    report.add_argument("--png", type=Path, metavar="DIR", help="write the figures as PNG files into DIR")
     report.set_defaults(func=cmd_report)
 
     ls = sub.add_parser("list", help="models, protocols and datasets")
@@ -92,7 +97,7 @@ def cmd_run(args, console: Console) -> int:
 
 def cmd_sweep(args, console: Console) -> int:
     from .scenario import Scenario, parse_assignments, parse_value
-    from .sweep import run_sweep
+    from .sweep import POINTS_FILE, run_sweep
 
     scenario = Scenario.load(args.scenario, parse_assignments(args.set))
     vary = {}
@@ -101,7 +106,10 @@ def cmd_sweep(args, console: Console) -> int:
         if not sep or not values:
             raise ConfigError(f"--vary {item!r}: expected key=v1,v2,...")
         vary[key.strip()] = [parse_value(v.strip()) for v in values.split(",")]
-    result = run_sweep(scenario, vary, args.out, repeat=args.repeat, workers=args.workers)
+    result = run_sweep(scenario, vary, args.out, repeat=args.repeat, workers=args.workers,
+                       scheduler=args.scheduler, resume=args.resume)
+    if result.resumed:
+        console.print(f"resumed {result.resumed} of {len(result.rows)} points from {result.out / POINTS_FILE}")
     for figure, fit in result.fits.items():
         if "error" in fit:
             console.print(f"{figure}: no fit ({fit['error']})")
@@ -109,7 +117,9 @@ def cmd_sweep(args, console: Console) -> int:
             shown = ", ".join(f"{k}^{v:.3f}" for k, v in fit["exponents"].items())
             console.print(f"{figure} ~ {shown}  (rms log2 residual {fit['residual']:.3f}, {fit['points']} points)")
     for row in result.failed:
-        console.print(f"[red]failed[/red] {row['overrides']}: {row['error']}", highlight=False)
+        reason = row.get("error") or "over budget: " + "; ".join(
+            f"{b['name']} ({b['figure']} {b['measured']:g} > {b['limit']:g})" for b in row["budgets"] if not b["ok"])
+        console.print(f"[red]failed[/red] {row['overrides']}: {reason}", highlight=False, soft_wrap=True)
     console.print(f"results in {result.out}")
     return EXIT_OK if not result.failed else EXIT_FAIL
 
@@ -127,16 +137,25 @@ def cmd_replay(args, console: Console) -> int:
 
 
 def cmd_report(args, console: Console) -> int:
-    from .report import print_breakdowns, print_run
+    from .report import budget_checks, print_breakdowns, print_run, write_pngs
+    from .report_html import write_html
     from .trace import read_trace
 
     trace = read_trace(args.trace)
     result = trace.result()
+    written = []
+    if args.html:
+        written.append(write_html(trace, args.html, source=args.trace.name))
+    if args.png:
+        written += write_pngs(result, args.png)
     if args.json:
         print(json.dumps({**result.to_dict(), "by_phase": result.by_phase, "by_party": result.by_party,
                           "by_round": {str(k): v for k, v in result.by_round.items()}, "by_type": result.by_type}, default=str))
         return EXIT_OK
-    print_run(result, (), console)
+    if written:
+        console.print("\n".join(f"wrote {path}" for path in written), highlight=False)
+        return EXIT_OK
+    print_run(result, [c for _, c in budget_checks(result) or ()], console)
     print_breakdowns(result, console)
     return EXIT_OK
 

@@ -1,31 +1,53 @@
 """Sweeps: run a scenario over a grid of parameter values and fit growth exponents.
 
     protosim sweep scenarios/demo.toml --vary s=10,100,1000 --repeat 3 --out runs/demo
+    protosim sweep ... --scheduler tcp://host:8786      # the same grid on a Dask cluster
+    protosim sweep ... --resume                         # skip the points runs/demo already has
 
 Every grid point is the scenario with overrides (``partition.s = 100``, ``seed = base + r``
-for repeat r); it runs in a local process pool. A failed point (an exception, a deadlock)
-is recorded with its error and does not stop the sweep. The output folder gets
-``results.csv``, ``results.json``, ``fits.json`` (log-log exponents of each figure in the
-varied keys, with residuals) and one PNG per varied key: the measured bits against each
-budget's curve.
+for repeat r) and one task, :func:`run_point`: its payload is the scenario dict, its source
+name and the overrides, never the dataset, and it returns one result row. A local process
+pool runs the tasks, or a Dask cluster when a scheduler address is given; rows land in
+grid order, so the output is the same either way (docs/scaling.md).
+
+A failed point (an exception, a deadlock, a budget that fails) is recorded and the sweep
+goes on; a point whose worker dies is rerun, a bounded number of times. Each finished point
+is appended to ``points.jsonl`` as it completes, so an interrupted sweep resumes where it
+stopped. At the end the output folder gets ``results.csv``, ``results.json``, ``fits.json``
+(log-log exponents of each figure in the varied keys, with residuals) and one PNG per varied
+key: the measured bits against each budget's curve.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .budget import fit_exponents
-from .errors import ConfigError, ProtosimError
+from .errors import ConfigError
+from .registry import protocols
 from .scenario import Scenario, resolve_key
 
 FIT_FIGURES = ("bits", "wire_bytes", "messages", "rounds")
+POINTS_FILE = "points.jsonl"
+RETRIES = 2
+"""Reruns of a point before it is recorded as lost: after its worker died (local pool), or
+after its task raised (Dask, whose scheduler reruns a task whose worker died by itself)."""
+CONNECT_TIMEOUT = 10.0
+"""Seconds to reach a Dask scheduler, and then for a worker to be there."""
+
+Outcome = Iterator[tuple[int, dict, bool]]
+"""What a backend yields as points end: (payload index, row, finished); not finished = lost."""
 
 
 @dataclass
@@ -33,10 +55,17 @@ class SweepResult:
     rows: list[dict]
     fits: dict
     out: Path
+    resumed: int = 0
 
     @property
     def failed(self) -> list[dict]:
-        return [r for r in self.rows if r.get("error")]
+        """Rows with an error (exception, deadlock, lost worker) or a budget that fails."""
+        return [r for r in self.rows if is_failed(r)]
+
+
+def is_failed(row: dict) -> bool:
+    """A row with an error or a budget that fails: counted as failed in the bar and the exit code."""
+    return bool(row.get("error")) or row.get("budgets_ok") is False
 
 
 def grid(scenario: Scenario, vary: dict[str, list], repeat: int = 1) -> list[dict[str, Any]]:
@@ -56,12 +85,18 @@ def grid(scenario: Scenario, vary: dict[str, list], repeat: int = 1) -> list[dic
     return points
 
 
+def point_key(data: dict, overrides: dict) -> str:
+    """A stable hash of the scenario and one point's overrides: the point's name in points.jsonl."""
+    text = json.dumps([data, overrides], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def run_point(data: dict, source: str, overrides: dict) -> dict:
-    """Run one grid point; never raises for a protocol or input failure (records it)."""
+    """Run one grid point; never raises for a failure of the run (records it as ``error``)."""
     row: dict[str, Any] = {"overrides": overrides}
     try:
         result, checks = Scenario.from_dict(data, source, overrides).run()
-    except (ProtosimError, ValueError, ArithmeticError) as exc:
+    except Exception as exc:  # noqa: BLE001 (a protocol bug at one point must not end the sweep)
         row["error"] = f"{type(exc).__name__}: {exc}"
         return row
     row.update(result.to_dict())
@@ -71,27 +106,163 @@ def run_point(data: dict, source: str, overrides: dict) -> dict:
 
 
 def run_sweep(scenario: Scenario, vary: dict[str, list], out: str | Path, repeat: int = 1,
-              workers: int | None = None, progress: bool = True) -> SweepResult:
+              workers: int | None = None, progress: bool = True, scheduler: str | None = None,
+              resume: bool = False, retries: int = RETRIES) -> SweepResult:
+    """Run the grid in a local pool (``workers`` processes) or on the Dask ``scheduler``; write the outputs.
+
+    With ``resume``, points already in ``out/points.jsonl`` (same scenario, same overrides)
+    are taken from there instead of being run again.
+    """
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers: must be >= 1, got {workers}")
+    if scheduler and workers:
+        raise ConfigError(f"--workers {workers}: the cluster at --scheduler {scheduler} has its own workers; "
+                          "give one or the other")
     points = grid(scenario, vary, repeat)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rows: list[dict | None] = [None] * len(points)
-    workers = workers or min(len(points), os.cpu_count() or 1)
-    bar = _progress(progress)
-    with bar, ProcessPoolExecutor(max_workers=workers) as pool:
-        task = bar.add_task("grid points", total=len(points), failed=0)
-        futures = {pool.submit(run_point, scenario.data, scenario.source, p): i for i, p in enumerate(points)}
-        failed = 0
-        for future in as_completed(futures):
-            row = future.result()
-            rows[futures[future]] = row
-            failed += bool(row.get("error"))
+    log_path = out / POINTS_FILE
+    keys = [point_key(scenario.data, p) for p in points]
+    stored = load_points(log_path) if resume else {}
+    rows: list[dict | None] = [stored.get(k) for k in keys]
+    todo = [i for i, row in enumerate(rows) if row is None]
+    payloads = [(scenario.data, scenario.source, points[i]) for i in todo]
+    with ExitStack() as stack:
+        if scheduler:
+            outcomes = _on_cluster(stack.enter_context(_connect(scheduler)), payloads, retries)
+        else:
+            outcomes = _in_pool(payloads, workers or min(len(todo), os.cpu_count() or 1), retries)
+        stack.enter_context(closing(outcomes))
+        log = stack.enter_context(_open_log(log_path, resume))
+        bar = stack.enter_context(_progress(progress))
+        failed = sum(is_failed(r) for r in rows if r is not None)
+        task = bar.add_task("grid points", total=len(points), completed=len(points) - len(todo), failed=failed)
+        for j, row, finished in outcomes:
+            i = todo[j]
+            rows[i] = row = json.loads(json.dumps(row, default=str))  # exactly what a resume reads back
+            if finished:
+                log.write(json.dumps({"key": keys[i], "row": row}) + "\n")
+                log.flush()
+            failed += is_failed(row)
             bar.update(task, advance=1, failed=failed)
-    keys = [k for k in points[0] if k != "seed"] if points else []
-    fits = fit_rows(rows, keys)
+    varied = [k for k in points[0] if k != "seed"] if points else []
+    fits = fit_rows(rows, varied)
     _write(out, rows, fits)
-    plot_sweep(rows, keys, out)
-    return SweepResult(rows, fits, out)
+    plot_sweep(rows, varied, out)
+    return SweepResult(rows, fits, out, resumed=len(points) - len(todo))
+
+
+# -- the two backends -----------------------------------------------------------------------
+def _in_pool(payloads: list[tuple], workers: int, retries: int) -> Outcome:
+    """Run the points in local worker processes, at most ``workers`` in flight.
+
+    A worker that dies breaks the pool: each point in flight is charged a loss and queued
+    again for a fresh pool. A point lost before (a suspect) never runs beside another
+    suspect, so the point that kills its worker ends up alone and its neighbours are not
+    charged twice. A point lost more than ``retries`` times is yielded as not finished.
+    """
+    protocols()  # import them once here: forked workers inherit them instead of importing each
+    todo = list(range(len(payloads)))
+    losses = [0] * len(payloads)
+    while todo:
+        todo.sort()
+        broken = False
+        running: dict = {}
+        with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+            while running or (todo and not broken):
+                while not broken and len(running) < workers:
+                    i = _next_point(todo, running.values(), losses)
+                    if i is None:
+                        break
+                    try:
+                        running[pool.submit(run_point, *payloads[i])] = i
+                    except BrokenProcessPool:  # a worker died while idle
+                        broken = True
+                        break
+                    todo.remove(i)
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    i = running.pop(future)
+                    try:
+                        row = future.result()
+                    except BrokenProcessPool as exc:
+                        broken = True
+                        losses[i] += 1
+                        if losses[i] <= retries:
+                            todo.append(i)
+                        else:
+                            reason = f"lost: its worker process died {losses[i]} times ({exc})"
+                            yield i, {"overrides": payloads[i][2], "error": reason}, False
+                        continue
+                    yield i, row, True
+
+
+def _next_point(todo: list[int], running, losses: list[int]) -> int | None:
+    """The first queued point that may start: a suspect only while no other suspect runs."""
+    suspect_running = any(losses[j] for j in running)
+    return next((i for i in todo if not (losses[i] and suspect_running)), None)
+
+
+def _connect(address: str):
+    """A Dask client of the scheduler at ``address`` with at least one worker, or a ConfigError."""
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ConfigError(f"--scheduler {address}: cannot connect ({exc})") from None
+    try:
+        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+    except TimeoutError:
+        client.close()
+        raise ConfigError(f"--scheduler {address}: no worker joined within {CONNECT_TIMEOUT:g} s") from None
+    return client
+
+
+def _on_cluster(client, payloads: list[tuple], retries: int) -> Outcome:
+    """Run each point as one Dask task.
+
+    The scheduler reruns a task whose worker died (its ``allowed-failures`` setting); a task
+    that still fails (KilledWorker) is yielded as not finished.
+    """
+    from distributed import as_completed
+
+    futures = {client.submit(run_point, *p, retries=retries, pure=False): j for j, p in enumerate(payloads)}
+    for future in as_completed(futures, loop=client.loop):
+        j = futures.pop(future)
+        if future.status == "finished":
+            yield j, future.result(), True
+            continue
+        exc = future.exception() if future.status == "error" else None
+        reason = f"{type(exc).__name__}: {exc}" if exc else f"the task was {future.status}"
+        yield j, {"overrides": payloads[j][2], "error": f"lost: {reason}"}, False
+
+
+# -- the points log -------------------------------------------------------------------------
+def load_points(path: Path) -> dict[str, dict]:
+    """Finished rows by point key; a missing file is empty and a line cut short by a kill is skipped."""
+    if not path.exists():
+        return {}
+    stored = {}
+    for line in path.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+            stored[entry["key"]] = entry["row"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    return stored
+
+
+def _open_log(path: Path, resume: bool):
+    """points.jsonl for appending (resume) or from scratch; a line cut short by a kill is ended first."""
+    if not resume:
+        return open(path, "w")
+    if path.exists() and path.stat().st_size:
+        with open(path, "rb+") as fh:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+    return open(path, "a")
 
 
 def fit_rows(rows: list[dict], keys: list[str]) -> dict:
@@ -142,13 +313,13 @@ def plot_sweep(rows: list[dict], keys: list[str], out: Path, figure: str = "bits
             continue
         fig, ax = plt.subplots(figsize=(6, 4.2))
         others = [k for k in keys if k != key]
-        groups: dict[tuple, list] = {}
-        for r in good:
-            groups.setdefault(tuple(r["overrides"][k] for k in others), []).append(r)
-        for label, group in groups.items():
+        groups: dict[str, list] = {}
+        for r in good:  # values may be lists or tables (e.g. faults), so group by their JSON
+            groups.setdefault(json.dumps([r["overrides"][k] for k in others], default=str), []).append(r)
+        for group in groups.values():
             group.sort(key=lambda r: r["overrides"][key])
             xs = [r["overrides"][key] for r in group]
-            suffix = (" " + ", ".join(f"{k}={v}" for k, v in zip(others, label))) if others else ""
+            suffix = (" " + ", ".join(f"{k}={group[0]['overrides'][k]}" for k in others)) if others else ""
             ax.plot(xs, [r[figure] for r in group], "o-", label=f"measured {figure}{suffix}")
             for name in sorted({b["name"] for r in group for b in r["budgets"] if b["figure"] == figure}):
                 limits = [next(b["limit"] for b in r["budgets"] if b["name"] == name) for r in group]
@@ -172,5 +343,6 @@ def _progress(enabled: bool):
 
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("failed {task.fields[failed]}"), TimeElapsedColumn(), disable=not enabled,
+        TextColumn("done · {task.fields[failed]} failed · {task.remaining:.0f} left"), TimeElapsedColumn(),
+        disable=not enabled,
     )

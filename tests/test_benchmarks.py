@@ -10,6 +10,8 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 
 TINY = {
     "kernel_throughput.py": ["--messages", "2000", "--repeat", "1"],
+    "blackboard_vs_kmeanspp.py": ["--n", "2000", "--repeat", "1"],
+    "sweep_scaling.py": ["--points", "2", "--size", "5"],
 }
 
 

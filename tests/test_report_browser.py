@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_report import python_run
+from tests.test_report import python_run
 
 from protosim.report_html import write_html
 from protosim.scenario import Scenario
