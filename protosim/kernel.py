@@ -268,12 +268,6 @@ class Simulation:
             party.depth = max(party.depth, depth)
             self._hop(path, i, sent, depth + 1)
 
-    def _ready(self, party: Party, envelope: Envelope, call: tuple):
-        party._consume(envelope, call)
-        event = self.env.event()
-        event.succeed(envelope.msg)
-        return event
-
     def _post(self, party: Party, msg, params: dict | None) -> None:
         self.model.check_post(party)
         sent = self.encode(party, msg, params)

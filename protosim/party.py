@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import numpy as np
 
-from .errors import CodecError, ModelViolation
+from .errors import CodecError, ConfigError, ModelViolation
 
 if TYPE_CHECKING:
     from .kernel import Simulation
@@ -34,25 +34,33 @@ class Envelope:
 
 
 class Waiter:
-    """A pending recv or read: the filter, the call parameters expected, and the event to succeed."""
+    """A pending recv or read: filter, expected call parameters, how many, what it has, its event."""
 
-    __slots__ = ("types", "src", "call", "event")
+    __slots__ = ("types", "src", "call", "count", "got", "event")
 
-    def __init__(self, types, src, call, event):
-        self.types, self.src, self.call, self.event = types, src, call, event
+    def __init__(self, types, src, call: tuple, count: int | None):
+        if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
+            raise ConfigError(f"count: must be an integer >= 1 (or None for one message), got {count!r}")
+        self.types, self.src, self.call, self.count = types, src, call, count
+        self.got: list[Envelope] = []
+        self.event = None
 
     def matches(self, env: Envelope) -> bool:
         return (self.types is None or isinstance(env.msg, self.types)) and (self.src is None or env.src == self.src)
 
+    @property
+    def missing(self) -> int:
+        return (self.count or 1) - len(self.got)
 
-def describe_filter(verb: str, types, src) -> str:
-    if types is None:
-        what = "any message"
-    elif isinstance(types, tuple):
-        what = " or ".join(t.__name__ for t in types)
-    else:
-        what = types.__name__
-    return f"{verb}({what}{'' if src is None else ' from ' + src})"
+    def describe(self, verb: str) -> str:
+        if self.types is None:
+            what = "any message"
+        elif isinstance(self.types, tuple):
+            what = " or ".join(t.__name__ for t in self.types)
+        else:
+            what = self.types.__name__
+        many = "" if self.count is None else f"{self.missing} more of {self.count} "
+        return f"{verb}({many}{what}{'' if self.src is None else ' from ' + self.src})"
 
 
 class Party:
@@ -111,27 +119,46 @@ class Party:
         for dst in dsts:
             self.sim._send(self, dst, msg, False, params)
 
-    def recv(self, types=None, src: str | None = None, params: dict | None = None):
-        """An event that yields the next delivered message of ``types`` from ``src``."""
-        call = call_key(params)
-        for i, env in enumerate(self._inbox):
-            if (types is None or isinstance(env.msg, types)) and (src is None or env.src == src):
-                del self._inbox[i]
-                return self.sim._ready(self, env, call)
-        event = self.sim.env.event()
-        self._waiters.append(Waiter(types, src, call, event))
-        self.waiting_for = describe_filter("recv", types, src)
-        return event
+    def recv(self, types=None, src: str | None = None, params: dict | None = None, count: int | None = None):
+        """An event that yields the next delivered message of ``types`` from ``src``.
+
+        With ``count=n`` it yields a list of the next n such messages, in one event.
+        """
+        w = Waiter(types, src, call_key(params), count)
+        i = 0
+        while w.missing and i < len(self._inbox):
+            if w.matches(self._inbox[i]):
+                w.got.append(self._inbox.pop(i))
+            else:
+                i += 1
+        if not w.missing:
+            return self._complete(w)
+        w.event = self.sim.env.event()
+        self._waiters.append(w)
+        self.waiting_for = w.describe("recv")
+        return w.event
 
     def _deliver(self, env: Envelope) -> None:
         for i, w in enumerate(self._waiters):
             if w.matches(env):
-                del self._waiters[i]
-                self.waiting_for = None
-                self._consume(env, w.call)
-                w.event.succeed(env.msg)
+                w.got.append(env)
+                if not w.missing:
+                    del self._waiters[i]
+                    self.waiting_for = None
+                    self._complete(w)
+                else:
+                    self.waiting_for = w.describe("recv")
                 return
         self._inbox.append(env)
+
+    def _complete(self, w: Waiter):
+        """Hand a satisfied waiter its message (or list of messages); returns its event."""
+        for env in w.got:
+            self._consume(env, w.call)
+        if w.event is None:
+            w.event = self.sim.env.event()
+        w.event.succeed(w.got[0].msg if w.count is None else [env.msg for env in w.got])
+        return w.event
 
     def _consume(self, env: Envelope, call: tuple) -> None:
         if env.call != call:
@@ -148,13 +175,14 @@ class Party:
         """Write ``msg`` on the blackboard: charged once, read by everyone for free."""
         self.sim._post(self, msg, params)
 
-    def read(self, types=None, src: str | None = None, params: dict | None = None):
+    def read(self, types=None, src: str | None = None, params: dict | None = None, count: int | None = None):
         """An event that yields the next post after this party's cursor matching the filter.
 
         The cursor moves just past the post returned; posts skipped by the filter stay on
-        the board (``party.board``) but this party's cursor has passed them.
+        the board (``party.board``) but this party's cursor has passed them. With
+        ``count=n`` it yields a list of the next n matching posts, in one event.
         """
-        return self.sim.model.read(self, types, src, call_key(params))
+        return self.sim.model.read(self, Waiter(types, src, call_key(params), count))
 
     @property
     def board(self) -> list:

@@ -308,3 +308,55 @@ def test_other_models_refuse_board_sync_and_memory(parts):
 
         with pytest.raises(ModelViolation, match="coordinator model: coord"):
             run(CoordinatorModel(), parts, {COORDINATOR: role})
+
+
+def test_recv_count_gathers_a_batch_in_one_event(parts):
+    def coord(p):
+        p.broadcast([s.name for s in p.sim.sites], Ping(1))
+        replies = yield p.recv(Ping, count=4)
+        return sorted(m.sender for m in replies), p.depth
+
+    def serve(p):
+        yield p.recv(Ping)
+        yield p.sleep(float(p.name[-1]))          # replies arrive at t = 0, 1, 2, 3
+        p.send(COORDINATOR, Ping(2))
+
+    roles = {COORDINATOR: coord, **{site(i): serve for i in range(4)}}
+    result = run(CoordinatorModel(), parts, roles)
+    assert result.output == ([site(i) for i in range(4)], 2)
+    assert result.sim_time == 3.0
+
+
+def test_recv_count_reports_what_is_missing(parts):
+    from protosim import Deadlock
+
+    def coord(p):
+        yield p.recv(Ping, count=3)
+
+    def one(p):
+        p.send(COORDINATOR, Ping(1))
+        yield from ()
+
+    sim = Simulation(CoordinatorModel(), parts)
+    sim.spawn(site(0), one)
+    out = sim.spawn(COORDINATOR, coord)
+    with pytest.raises(Deadlock, match=r"coord waits for recv\(2 more of 3 Ping\)"):
+        sim.run(out)
+    with pytest.raises(ConfigError, match="count: must be an integer >= 1"):
+        sim.coordinator.recv(Ping, count=0)
+
+
+def test_read_count_takes_posts_in_board_order(parts):
+    def coord(p):
+        posts = yield p.read(Ping, count=3)
+        later = yield p.read(Ping)
+        return [m.value for m in posts], later.value
+
+    def poster(p):
+        yield p.sleep(1.0 + int(p.name[-1]))
+        p.post(Ping(int(p.name[-1])))
+
+    roles = {COORDINATOR: coord, **{site(i): poster for i in range(4)}}
+    result = run(BlackboardModel(), parts, roles)
+    assert result.output == ([0, 1, 2], 3)
+    assert result.rounds == 1

@@ -66,7 +66,7 @@ class Model:
     def check_post(self, party: "Party") -> None:
         raise self.violation(party, "posted, but this model has no blackboard")
 
-    def read(self, party, types, src, call):
+    def read(self, party, waiter):
         raise self.violation(party, "read the blackboard, but this model has no blackboard")
 
     def posts(self, party):

@@ -7,7 +7,6 @@ visible post after it that matches the filter and moves the cursor just past it.
 
 from __future__ import annotations
 
-from ..party import Waiter, describe_filter
 from .base import StarModel
 
 
@@ -36,24 +35,28 @@ class BlackboardModel(StarModel):
                 continue
             if party.board_cursor <= index and waiter.matches(envelope):
                 party.board_cursor = index + 1
-                party.waiting_for = None
-                party._consume(envelope, waiter.call)
-                waiter.event.succeed(envelope.msg)
-            else:
+                waiter.got.append(envelope)
+            if waiter.missing:
+                party.waiting_for = waiter.describe("read")
                 self._readers.append((party, waiter))
+            else:
+                party.waiting_for = None
+                party._complete(waiter)
 
-    def read(self, party, types, src, call):
-        sim = party.sim
-        for index in range(party.board_cursor, len(self.board)):
-            envelope = self.board[index]
-            if (types is None or isinstance(envelope.msg, types)) and (src is None or envelope.src == src):
+    def read(self, party, waiter):
+        index = party.board_cursor
+        while waiter.missing and index < len(self.board):
+            if waiter.matches(self.board[index]):
+                waiter.got.append(self.board[index])
                 party.board_cursor = index + 1
-                return sim._ready(party, envelope, call)
+            index += 1
+        if not waiter.missing:
+            return party._complete(waiter)
         party.board_cursor = len(self.board)
-        event = sim.env.event()
-        self._readers.append((party, Waiter(types, src, call, event)))
-        party.waiting_for = describe_filter("read", types, src)
-        return event
+        waiter.event = party.sim.env.event()
+        self._readers.append((party, waiter))
+        party.waiting_for = waiter.describe("read")
+        return waiter.event
 
     def posts(self, party) -> list:
         return list(self.board)
