@@ -2,6 +2,8 @@
 
 import copy
 
+import numpy as np
+
 import pytest
 
 from protosim import ConfigError
@@ -96,3 +98,13 @@ def test_seeds_of_data_and_partition_default_to_the_run_seed():
                               overrides={"seed": 4}).run()
     assert a.output["sum"].tolist() != b.output["sum"].tolist()
     assert a.output["sum"].tolist() == pytest.approx(c.output["sum"].tolist())
+
+
+def test_quantise_maps_the_data_onto_the_grid():
+    data = scenario(dataset={**BASE["dataset"], "quantise": 8})
+    result, _ = Scenario.from_dict(data).run()
+    total = result.output["sum"]
+    assert np.all(total == np.rint(total))               # integer coordinates
+    assert result.output["mean"].max() <= 255 and result.output["mean"].min() >= 0
+    with pytest.raises(ConfigError, match="dataset.quantise: bits per coordinate must be an integer in \\[1, 52\\], got 64"):
+        Scenario.from_dict(scenario(dataset={**BASE["dataset"], "quantise": 64}))
