@@ -38,7 +38,9 @@ UNITS = {
     "passes": "passes",
 }
 
-_KEYS = ("name", "figure", "bound", "phase", "party", "note")
+_KEYS = ("name", "figure", "bound", "phase", "party", "note", "kind")
+KINDS = ("upper", "lower")
+"""An upper budget holds when measured <= limit; a lower bound when measured >= limit."""
 
 
 class _Result(Protocol):
@@ -49,7 +51,12 @@ class _Result(Protocol):
 
 @dataclass(frozen=True)
 class Budget:
-    """A named bound ``figure <= bound(params)``, optionally restricted to one phase or party."""
+    """A named bound ``figure <= bound(params)`` (or ``>=`` with ``kind="lower"``), optionally
+    restricted to one phase or party.
+
+    A lower bound (a paper's Ω(·) with the constant written out) checks that the protocol
+    pays at least what any protocol must; a sweep plots it beside the upper bounds.
+    """
 
     name: str
     figure: str
@@ -57,11 +64,14 @@ class Budget:
     phase: str | None = None
     party: str | None = None
     note: str = ""
+    kind: str = "upper"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ConfigError(f"budget name: must be a non-empty string, got {self.name!r}")
         where = f"budget {self.name!r}"
+        if self.kind not in KINDS:
+            raise ConfigError(f"{where}, field 'kind': must be one of {', '.join(KINDS)}, got {self.kind!r}")
         if self.figure not in FIGURES:
             raise ConfigError(
                 f"{where}, field 'figure': unknown figure {self.figure!r}; expected one of {', '.join(FIGURES)}"
@@ -127,10 +137,11 @@ class Budget:
             bound=self.bound,
             limit=limit,
             measured=measured,
-            ok=measured <= limit,
+            ok=measured <= limit if self.kind == "upper" else measured >= limit,
             params=used,
             phase=self.phase,
             party=self.party,
+            kind=self.kind,
         )
 
 
@@ -147,10 +158,12 @@ class BudgetCheck:
     params: dict
     phase: str | None = None
     party: str | None = None
+    kind: str = "upper"
 
     @property
     def message(self) -> str:
-        """One line: ``NAME: allowed LIMIT UNIT (BOUND at p=v, ...), measured VALUE``."""
+        """One line: ``NAME: allowed LIMIT UNIT (BOUND at p=v, ...), measured VALUE``
+        (``needs at least`` for a lower bound)."""
         unit = UNITS[self.figure]
         if self.phase is not None:
             unit += f" (phase {self.phase})"
@@ -159,8 +172,9 @@ class BudgetCheck:
         bound = pretty_bound(self.bound)
         if self.params:
             bound += " at " + ", ".join(f"{k}={_format_param(v)}" for k, v in self.params.items())
+        verb = "allowed" if self.kind == "upper" else "needs at least"
         return (
-            f"{self.name}: allowed {format_figure(self.limit)} {unit} ({bound}), "
+            f"{self.name}: {verb} {format_figure(self.limit)} {unit} ({bound}), "
             f"measured {format_figure(self.measured)}"
         )
 
@@ -174,6 +188,7 @@ class BudgetCheck:
             "ok": bool(self.ok),
             "bound": self.bound,
             "params": dict(self.params),
+            "kind": self.kind,
         }
         if self.phase is not None:
             out["phase"] = self.phase

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .budget import fit_exponents
 from .errors import ConfigError
 from .registry import protocols
@@ -300,8 +302,16 @@ def _write(out: Path, rows: list[dict], fits: dict) -> None:
 
 
 def plot_sweep(rows: list[dict], keys: list[str], out: Path, figure: str = "bits") -> list[Path]:
-    """One log-log PNG per varied key: the measured figure and each budget's limit."""
+    """One PNG per varied key, two panels.
+
+    Left, log-log: the measured figure (mean over repeats, bars from min to max) and each
+    budget's curve (upper bounds dashed, lower bounds dotted). Right: the measured figure
+    divided by each bound. A flat line there means the bound grows as the protocol does;
+    its height is the hidden constant (below 1 for an upper bound that holds, above 1 for a
+    lower bound).
+    """
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -311,31 +321,63 @@ def plot_sweep(rows: list[dict], keys: list[str], out: Path, figure: str = "bits
     for key in keys:
         if not good or not all(isinstance(r["overrides"][key], (int, float)) for r in good):
             continue
-        fig, ax = plt.subplots(figsize=(6, 4.2))
+        fig, (ax, norm) = plt.subplots(1, 2, figsize=(11, 4.4))
         others = [k for k in keys if k != key]
         groups: dict[str, list] = {}
         for r in good:  # values may be lists or tables (e.g. faults), so group by their JSON
             groups.setdefault(json.dumps([r["overrides"][k] for k in others], default=str), []).append(r)
         for group in groups.values():
-            group.sort(key=lambda r: r["overrides"][key])
-            xs = [r["overrides"][key] for r in group]
             suffix = (" " + ", ".join(f"{k}={group[0]['overrides'][k]}" for k in others)) if others else ""
-            ax.plot(xs, [r[figure] for r in group], "o-", label=f"measured {figure}{suffix}")
+            xs, measured = _by_x(group, key, lambda r: r[figure])
+            line = ax.errorbar(xs, measured[:, 0], yerr=_spread(measured), fmt="o-", capsize=2,
+                               label=f"measured {figure}{suffix}")
             for name in sorted({b["name"] for r in group for b in r["budgets"] if b["figure"] == figure}):
-                limits = [next(b["limit"] for b in r["budgets"] if b["name"] == name) for r in group]
-                ax.plot(xs, limits, "--", label=f"budget {name}{suffix}")
-        ax.set_xscale("log")
+                budget = lambda r, name=name: next(b for b in r["budgets"] if b["name"] == name)  # noqa: E731
+                lower = budget(group[0]).get("kind") == "lower"
+                scope = budget(group[0]).get("phase") or budget(group[0]).get("party")
+                label = f"{'lower' if lower else 'upper'} bound {name}{f' ({scope})' if scope else ''}{suffix}"
+                _, limit = _by_x(group, key, lambda r: budget(r)["limit"])
+                ax.plot(xs, limit[:, 0], ":" if lower else "--", color=line[0].get_color(), label=label)
+                _, ratio = _by_x(group, key, lambda r: budget(r)["measured"] / budget(r)["limit"] if budget(r)["limit"] else float("nan"))
+                norm.errorbar(xs, ratio[:, 0], yerr=_spread(ratio), fmt="o:" if lower else "o--", capsize=2, label=label)
+        for a in (ax, norm):
+            a.set_xscale("log")
+            a.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            a.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            a.set_xlabel(key)
+            a.grid(True, which="both", alpha=0.3)
         ax.set_yscale("log")
-        ax.set_xlabel(key)
         ax.set_ylabel(figure)
-        ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
+        norm.axhline(1.0, color="grey", lw=0.8)
+        ratios = [y for line in norm.lines for y in line.get_ydata() if y > 0]
+        if ratios and max(ratios) / min(ratios) > 4:
+            norm.set_yscale("log")
+        norm.set_ylabel("measured / bound")
+        norm.set_title("flat = the bound's growth; height = its hidden constant", fontsize=9)
+        if norm.lines:
+            norm.legend(fontsize=7)
         fig.tight_layout()
         path = out / f"{figure}_vs_{key.replace('.', '_')}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def _by_x(group: list[dict], key: str, value) -> tuple[list, np.ndarray]:
+    """Distinct x values of ``key`` and, per x, (mean, min, max) of ``value(row)`` over repeats."""
+    xs = sorted({r["overrides"][key] for r in group})
+    stats = []
+    for x in xs:
+        v = np.array([value(r) for r in group if r["overrides"][key] == x], dtype=float)
+        stats.append((v.mean(), v.min(), v.max()))
+    return xs, np.array(stats)
+
+
+def _spread(stats):
+    """Error bars from the mean down to the min and up to the max."""
+    return [stats[:, 0] - stats[:, 1], stats[:, 2] - stats[:, 0]]
 
 
 def _progress(enabled: bool):

@@ -83,7 +83,7 @@ def test_assert_budget():
 
 def test_to_dict_is_json():
     d = Budget("A", "bits", "s*log2(n)").check(run(np.int64(5))).to_dict()
-    assert set(d) == {"name", "figure", "limit", "measured", "ok", "bound", "params"}
+    assert set(d) == {"name", "figure", "limit", "measured", "ok", "bound", "params", "kind"}
     assert d["params"] == {"s": 100, "n": 1024} and d["ok"] is True
     json.dumps(d)
 
@@ -133,7 +133,7 @@ def test_from_dict():
     with pytest.raises(ConfigError) as info:
         Budget.from_dict({"name": "A", "figure": "bits", "boundd": "1"})
     assert str(info.value) == (
-        "budgets[0].boundd: unknown key; expected one of name, figure, bound, phase, party, note"
+        "budgets[0].boundd: unknown key; expected one of name, figure, bound, phase, party, note, kind"
     )
     with pytest.raises(ConfigError, match=r"^budgets\[2\]\.bound: missing"):
         Budget.from_dict({"name": "A", "figure": "bits"}, where="budgets[2]")
@@ -194,3 +194,14 @@ def test_fit_errors():
         fit_exponents([{"s": 1, "k": 1}] * 4, ["s", "k"], "bits")
     with pytest.raises(ConfigError, match="need at least 3 points"):
         fit_exponent([1, 2], [1, 2])
+
+
+def test_lower_bound_budgets_hold_when_measured_is_at_least_the_limit():
+    lower = Budget("Omega(s*k)", "bits", "s*k", kind="lower")
+    ok = lower.check(FakeResult({"s": 10, "k": 4}, {("bits", None, None): 50.0}))
+    assert ok.ok and ok.to_dict()["kind"] == "lower"
+    bad = lower.check(FakeResult({"s": 10, "k": 4}, {("bits", None, None): 30.0}))
+    assert not bad.ok
+    assert bad.message == "Omega(s*k): needs at least 40 bits (s·k at s=10, k=4), measured 30"
+    with pytest.raises(ConfigError, match="field 'kind': must be one of upper, lower, got 'middle'"):
+        Budget("x", "bits", "1", kind="middle")
