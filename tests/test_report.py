@@ -97,7 +97,7 @@ def test_html_has_totals_budgets_breakdowns_and_one_arrow_per_arrival(traces, tm
     html = html_report(traces["digits"], tmp_path)
     assert "wrote" in capsys.readouterr().out
     assert "41,110" in html and "5,230" in html  # total bits and wire bytes (10 frames of 9 header bytes each)
-    assert "one report per site" in html and "one round" in html and "2 of 2 budgets pass" in html
+    assert "one report per site" in html and "one round" in html and "3 of 3 budgets pass" in html
     for heading in ("by phase", "by party", "by round (causal depth)", "by message type"):
         assert f"<h3>{heading}</h3>" in html
     data = diagram_data(html)
