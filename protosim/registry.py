@@ -95,6 +95,11 @@ def protocol(name: str, *, models: tuple[str, ...], description: str, params: di
     return register
 
 
+def protocol_modules() -> list[str]:
+    """The modules named in the ``protosim.protocols`` entry-point group."""
+    return [ep.value for ep in entry_points(group="protosim.protocols")]
+
+
 def protocols() -> dict[str, ProtocolSpec]:
     """Every registered protocol, after importing the entry-point modules once."""
     global _LOADED

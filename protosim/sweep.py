@@ -24,6 +24,7 @@ import csv
 import hashlib
 import itertools
 import json
+import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -37,7 +38,7 @@ import numpy as np
 
 from .budget import fit_exponents
 from .errors import ConfigError
-from .registry import protocols
+from .registry import protocol_modules
 from .scenario import Scenario, resolve_key
 
 FIT_FIGURES = ("bits", "wire_bytes", "messages", "rounds")
@@ -113,7 +114,9 @@ def run_sweep(scenario: Scenario, vary: dict[str, list], out: str | Path, repeat
     """Run the grid in a local pool (``workers`` processes) or on the Dask ``scheduler``; write the outputs.
 
     With ``resume``, points already in ``out/points.jsonl`` (same scenario, same overrides)
-    are taken from there instead of being run again.
+    are taken from there instead of being run again. Local workers start from a fork
+    server, so a script that calls this must guard its entry point with
+    ``if __name__ == "__main__":``, as any non-fork multiprocessing start requires.
     """
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers: must be >= 1, got {workers}")
@@ -163,14 +166,19 @@ def _in_pool(payloads: list[tuple], workers: int, retries: int) -> Outcome:
     suspect, so the point that kills its worker ends up alone and its neighbours are not
     charged twice. A point lost more than ``retries`` times is yielded as not finished.
     """
-    protocols()  # import them once here: forked workers inherit them instead of importing each
+    # Workers come from a fork server, not a fork of this process: a fork taken after
+    # scikit-learn's OpenMP threads have run here can hang the child. The server preloads
+    # protosim and the registered protocols once; each worker is a fork of that clean process.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["protosim.scenario", *protocol_modules()])
     todo = list(range(len(payloads)))
     losses = [0] * len(payloads)
     while todo:
         todo.sort()
         broken = False
         running: dict = {}
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
+                                 initializer=_adopt_environment, initargs=(dict(os.environ),)) as pool:
             while running or (todo and not broken):
                 while not broken and len(running) < workers:
                     i = _next_point(todo, running.values(), losses)
@@ -378,6 +386,12 @@ def _by_x(group: list[dict], key: str, value) -> tuple[list, np.ndarray]:
 def _spread(stats):
     """Error bars from the mean down to the min and up to the max."""
     return [stats[:, 0] - stats[:, 1], stats[:, 2] - stats[:, 0]]
+
+
+def _adopt_environment(environ: dict) -> None:
+    """Give a worker the caller's environment as it is now (the fork server's is older)."""
+    os.environ.clear()
+    os.environ.update(environ)
 
 
 def _progress(enabled: bool):

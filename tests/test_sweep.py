@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from protosim import sweep
@@ -233,3 +234,14 @@ def test_resume_skips_the_points_already_done(tmp_path, scenario, monkeypatch, c
     assert len((tmp_path / "runs").read_text().splitlines()) == 13
     assert main([*sweep_cli, "--resume", "--set", "dataset.n=301"]) == 0
     assert len((tmp_path / "runs").read_text().splitlines()) == 21
+
+
+@pytest.mark.timeout(90, method="thread")  # a hung fork blocks signals; the thread method still ends it
+def test_local_sweep_after_openmp_in_the_caller_does_not_hang(tmp_path):
+    """A fork taken after scikit-learn's OpenMP threads ran can hang; workers come from a fork server."""
+    from sklearn.cluster import KMeans
+
+    KMeans(3, n_init=2, random_state=0).fit(np.random.default_rng(0).normal(size=(4000, 8)))
+    pipeline = Scenario.load(Path(__file__).resolve().parent.parent / "scenarios" / "blackboard_digits.toml")
+    result = sweep.run_sweep(pipeline, {"s": [3, 5]}, tmp_path / "out", workers=2, progress=False)  # k-means in the workers too
+    assert [r.get("error") for r in result.rows] == [None, None]
