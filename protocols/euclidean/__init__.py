@@ -3,4 +3,4 @@ Algorithms for Euclidean Clustering" (ICLR 2026): the blackboard model (Section 
 Appendices B-D) and the naive adaptive-sampling baseline. Importing registers
 ``bb_bicriteria``, ``bb_lazy_adaptive``, ``bb_coreset`` and ``bb_naive_adaptive``."""
 
-from . import blackboard, naive  # noqa: F401
+from . import blackboard, coordinator, graph, naive, naive_coordinator  # noqa: F401

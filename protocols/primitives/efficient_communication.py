@@ -73,7 +73,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from protosim import ConfigError, UInt
+from protosim import ConfigError, UInt, message
 
 from .greater_than import (
     GT_ERROR,
@@ -81,13 +81,14 @@ from .greater_than import (
     GTStats,
     PairCoins,
     high_prob_greater_than,
-    sized_message,
 )
 
 __all__ = [
     "ECApprox",
+    "ECExp",
     "ECParams",
     "ECStats",
+    "ECWhich",
     "ec_params",
     "efficient_communication_receiver",
     "efficient_communication_sender",
@@ -257,10 +258,24 @@ def _check_point(y, d: int | None, Delta: int, where: str) -> list[int]:
     return out
 
 
-def _explicit_msgs(P: ECParams):
-    which = sized_message("ECWhich", rank=UInt(P.rank_bits), gamma=UInt(2))
-    exp = sized_message("ECExp", m=UInt(P.exp_bits))
-    return which, exp
+@message
+class ECWhich:
+    """Lemma E.3's explicit i_s (ceil(log2(l+2)) bits, call parameter ``ec_rank_bits``) and γ (2 bits)."""
+
+    rank: UInt("ec_rank_bits")
+    gamma: UInt(2)
+
+
+@message
+class ECExp:
+    """Lemma E.3's explicit m (ceil(log2(Q+2)) bits, call parameter ``ec_exp_bits``), sent when γ != 0."""
+
+    m: UInt("ec_exp_bits")
+
+
+def _explicit_params(P: ECParams) -> tuple[dict, dict]:
+    """Call parameters of the explicit fields: widths both sides derive from the call's public arguments."""
+    return {"ec_rank_bits": P.rank_bits}, {"ec_exp_bits": P.exp_bits}
 
 
 _GAMMA_CODE = {0: 0, 1: 1, -1: 2}
@@ -273,7 +288,7 @@ def _run(party, peer, sender: bool, y: list[int] | None, columns: list[list[int]
     D = P.Delta
     powers = _Powers(P.eps)
     stats = ECStats()
-    which_cls, exp_cls = _explicit_msgs(P) if explicit else (None, None)
+    which_call, exp_call = _explicit_params(P)
     out = ECApprox([], [], [], P.eps, base=None if sender else [], stats=stats)
 
     for i in range(P.d):
@@ -341,18 +356,18 @@ def _run(party, peer, sender: bool, y: list[int] | None, columns: list[list[int]
         if explicit:  # Lemma E.3: send i_s, γ and m
             with party.phase("explicit"):
                 if sender:
-                    party.route(peer, which_cls(rank=s, gamma=_GAMMA_CODE[gamma]))
+                    party.route(peer, ECWhich(rank=s, gamma=_GAMMA_CODE[gamma]), params=which_call)
                     stats.explicit_bits += P.rank_bits + 2
                     if gamma != 0:
-                        party.route(peer, exp_cls(m=m))
+                        party.route(peer, ECExp(m=m), params=exp_call)
                         stats.explicit_bits += P.exp_bits
                 else:
-                    msg = yield party.recv(which_cls, src=peer)
+                    msg = yield party.recv(ECWhich, src=peer, params=which_call)
                     s, gamma = int(msg.rank), _GAMMA_OF[int(msg.gamma)]
                     stats.explicit_bits += P.rank_bits + 2
                     m = -1
                     if gamma != 0:
-                        m = int((yield party.recv(exp_cls, src=peer)).m)
+                        m = int((yield party.recv(ECExp, src=peer, params=exp_call)).m)
                         stats.explicit_bits += P.exp_bits
         out.rank.append(s)
         out.gamma.append(gamma)

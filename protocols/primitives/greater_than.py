@@ -69,7 +69,7 @@ from typing import Any
 
 import numpy as np
 
-from protosim import Bool, CodecError, ConfigError, UInt, message
+from protosim import Bool, ConfigError, UInt, message
 
 __all__ = [
     "GT_ERROR",
@@ -78,6 +78,7 @@ __all__ = [
     "Cmp",
     "GTBit",
     "GTEqual",
+    "GTHash",
     "GTStats",
     "PairCoins",
     "PairSeed",
@@ -92,7 +93,6 @@ __all__ = [
     "high_prob_greater_than_bob",
     "majority_runs",
     "pair_coins",
-    "sized_message",
 ]
 
 MAX_HASH_BITS = 64
@@ -146,47 +146,17 @@ class GTBit:
     bit: Bool()
 
 
-_SIZED: dict[tuple, type] = {}
+@message
+class GTHash:
+    """Alice's t parity bits for one prefix test. t is a call parameter (``gt_t``): both
+    sides know it from the call's public arguments, so the field costs exactly t bits."""
+
+    h: UInt("gt_t")
 
 
-def sized_message(kind: str, **fields: Any) -> type:
-    """A message class ``kind`` whose fields have widths fixed by this call (cached).
-
-    The codec resolves widths from run parameters only; a width that both parties compute
-    from a call's own public arguments (t hash bits, a seed of 2w·ceil(log2 p) bits, an
-    index of ceil(log2(l+2)) bits) would otherwise need a length prefix that the theory
-    does not pay. One class per width keeps the information bits exact; the class (its
-    type tag) travels in the wire frame, never in the information bits, just as the
-    receiver knows the width before reading. ``fields`` maps names to bound codes, e.g.
-    ``sized_message("GTHash", h=UInt(5))``; the class is called ``GTHash_5`` after the
-    widths. A 16-bit type-tag collision with another class is resolved by registering
-    under a different module suffix (the class name, used by the ledger, is unchanged).
-    """
-    key = (kind, *((name, repr(code)) for name, code in fields.items()))
-    cls = _SIZED.get(key)
-    if cls is not None:
-        return cls
-    digits = "_".join("".join(ch for ch in repr(code) if ch.isdigit() or ch == ",").replace(",", "x")
-                      for code in fields.values())
-    name = f"{kind}_{digits}" if digits else kind
-    last = None
-    for attempt in range(16):
-        module = __name__ if attempt == 0 else f"{__name__}.v{attempt}"
-        ns = {"__annotations__": dict(fields), "__module__": module, "__qualname__": name,
-              "__doc__": f"{kind}: a message with call-fixed widths {', '.join(f'{k}={v!r}' for k, v in fields.items())}."}
-        try:
-            cls = message(type(name, (), ns))
-        except CodecError as exc:  # a tag collision: try another registration name
-            last = exc
-            continue
-        _SIZED[key] = cls
-        return cls
-    raise CodecError(f"sized_message({kind!r}): no free type tag after 16 attempts ({last})")
-
-
-_HASH = {t: sized_message("GTHash", h=UInt(t)) for t in range(1, MAX_HASH_BITS + 1)}
-"""GTHash_t: Alice's t parity bits for one prefix test (created for every t at import, so a
-type-tag collision shows at import and not in the middle of a run)."""
+def _t_params(t: int) -> dict:
+    """The call parameters of a GTHash exchange (``gt_t``; prefixed so it never meets a run parameter)."""
+    return {"gt_t": t}
 
 
 # -- parameters -------------------------------------------------------------------------------
@@ -345,7 +315,7 @@ def greater_than(party, peer: str, value: int, b: int, *, alice: bool, coins: Pa
     if not isinstance(coins, PairCoins) or coins.peer != peer:
         raise ConfigError(f"coins: expected the PairCoins of the pair with {peer!r}, got {coins!r}")
     t = int(t)
-    hash_cls = _HASH[t]
+    call = _t_params(t)
     s = stats if stats is not None else GTStats()
     s.runs += 1
     for _ in range(_MAX_ATTEMPTS):
@@ -358,10 +328,10 @@ def greater_than(party, peer: str, value: int, b: int, *, alice: bool, coins: Pa
             for r in coins.masks(mid, t):
                 h = (h << 1) | ((prefix & r).bit_count() & 1)
             if alice:
-                party.route(peer, hash_cls(h=h))
+                party.route(peer, GTHash(h=h), params=call)
                 equal = (yield party.recv(GTEqual, src=peer)).equal
             else:
-                theirs = (yield party.recv(hash_cls, src=peer)).h
+                theirs = (yield party.recv(GTHash, src=peer, params=call)).h
                 equal = int(theirs) == h
                 party.route(peer, GTEqual(equal=equal))
             s.steps += 1

@@ -54,12 +54,11 @@ import scipy.sparse as sp
 
 from protosim import ConfigError, UInt, Vector, message
 
-from .greater_than import sized_message
-
 __all__ = [
     "GaussianJL",
     "IdentityJL",
     "JLGaussianSeed",
+    "JLSeed",
     "SparseJL",
     "SparseJLParams",
     "chi2_rate",
@@ -71,6 +70,15 @@ __all__ = [
 
 P_FLOOR = 1 << 20
 """Least field size: mod-2 reduction of a uniform element of F_p is biased by < 1/p."""
+
+
+@message
+class JLSeed:
+    """The sparse map's seed: 2w coefficients of ceil(log2 p) bits (Theorem B.9). Both widths are
+    call parameters (``jl_coeffs`` = 2w, ``jl_coeff_bits``), derived by every party from the
+    public arguments, so no length prefix is paid."""
+
+    a: Vector(UInt("jl_coeff_bits"), length="jl_coeffs")
 
 
 @message
@@ -317,8 +325,9 @@ def _plan(d, kind, n_points, delta, eps, d_prime, ratio):
     return _check_target(d_prime, d)
 
 
-def _seed_msg(P: SparseJLParams):
-    return sized_message("JLSeed", a=Vector(UInt(P.coeff_bits), length=2 * P.w))
+def _seed_params(P: SparseJLParams) -> dict:
+    """Call parameters of the JLSeed exchange."""
+    return {"jl_coeff_bits": P.coeff_bits, "jl_coeffs": 2 * P.w}
 
 
 def jl_coordinator(coord, sites: Sequence[str], d: int, *, kind: str = "sparse", n_points: int | None = None,
@@ -339,10 +348,10 @@ def jl_coordinator(coord, sites: Sequence[str], d: int, *, kind: str = "sparse",
             return IdentityJL(P.d)
         coeffs = [int(a) for a in rng.integers(0, P.p, size=2 * P.w, dtype=np.int64)]
         if not public:
-            cls = _seed_msg(P)
+            call = _seed_params(P)
             with coord.phase("jl_seed"):
                 for dst in sites:  # one charged copy per site (every hop on a graph)
-                    coord.route(dst, cls(a=coeffs))
+                    coord.route(dst, JLSeed(a=coeffs), params=call)
         return SparseJL(P, coeffs)
     seed = int(rng.integers(0, 2**64, dtype=np.uint64))
     if not public:
@@ -366,7 +375,7 @@ def jl_site(site, d: int, *, kind: str = "sparse", n_points: int | None = None, 
         if public:
             coeffs = [int(a) for a in site.public_coins((label, kind)).integers(0, P.p, size=2 * P.w, dtype=np.int64)]
         else:
-            coeffs = list((yield site.recv(_seed_msg(P), src=coordinator)).a)
+            coeffs = list((yield site.recv(JLSeed, src=coordinator, params=_seed_params(P))).a)
         return SparseJL(P, coeffs)
     if public:
         seed = int(site.public_coins((label, kind)).integers(0, 2**64, dtype=np.uint64))

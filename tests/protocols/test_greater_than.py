@@ -158,12 +158,32 @@ def test_gt_answers_and_exact_bits():
     assert stats.bits == stats.steps * (t + 1) + 2 * (stats.attempts - sum(c == Cmp.EQ for c in a))
     by_type = res.by_type
     assert by_type["PairSeed"]["bits"] == SEED_BITS and by_type["PairSeed"]["messages"] == 1
-    assert by_type[f"GTHash_{t}"]["bits"] == t * stats.steps
+    assert by_type["GTHash"]["bits"] == t * stats.steps and by_type["GTHash"]["messages"] == stats.steps
     assert by_type["GTEqual"]["bits"] == stats.steps
     assert res.messages == 1 + stats.messages
     # at most S = ceil(log2(b+1)) steps per attempt
     assert stats.steps <= hash_steps(b) * stats.attempts
     assert hash_steps(8) == 4 and hash_steps(16) == 5 and hash_steps(4096) == 13
+
+
+def test_gt_hash_width_is_a_call_parameter_checked_at_the_receiver():
+    """GTHash is one message class; its width t travels as the call parameter ``gt_t``. A pair
+    that disagrees on t (a bug: both must derive it from the same public arguments) is a
+    CodecError at the receiver, never a silent misreading of the bits."""
+    from protosim import CodecError
+
+    def alice(p):
+        coins = yield from pair_coins(p, "site0", leader=True)
+        return (yield from greater_than(p, "site0", 5, 8, alice=True, coins=coins, t=5))
+
+    def bob(p):
+        coins = yield from pair_coins(p, "coord", leader=False)
+        return (yield from greater_than(p, "coord", 9, 8, alice=False, coins=coins, t=6))
+
+    sim = Simulation(CoordinatorModel(), [np.zeros((1, 1))], seed=0)
+    sim.spawn(sim.sites[0], bob)
+    with pytest.raises(CodecError, match="gt_t"):
+        sim.run(sim.spawn(sim.coordinator, alice))
 
 
 @pytest.mark.parametrize("b", [1, 3, 8192, 10_000])

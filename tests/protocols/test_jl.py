@@ -202,3 +202,15 @@ def test_explicit_d_prime():
     assert A.d_prime == 100 and A.params.s_nz == 50
     res, A, _ = run_jl(300, s=1, n_points=1000, d_prime=99)
     assert A.params.s_nz == 99 and A.params.B == 1  # odd d': dense ±1 with w-wise independent signs
+
+
+def test_seed_widths_are_call_parameters_checked_at_the_site():
+    """JLSeed is one message class whose widths (2w coefficients of ceil(log2 p) bits) are call
+    parameters; a site that derived other parameters (here another δ) gets a CodecError, not a
+    wrong matrix."""
+    from protosim import CodecError
+
+    sim = Simulation(CoordinatorModel(), [np.zeros((1, 1))], seed=0)
+    sim.spawn(sim.sites[0], jl_site, 300, n_points=1000, delta=0.001)
+    with pytest.raises(CodecError, match="jl_coeff"):
+        sim.run(sim.spawn(sim.coordinator, jl_coordinator, ["site0"], 300, n_points=1000, delta=0.01))
