@@ -76,6 +76,7 @@ class Simulation:
         self._fault_rng = np.random.Generator(np.random.PCG64(fault_ss))
         self._public_used = False
         self._bound: dict[type, Any] = {}
+        self.memo: dict = {}  # Party.shared: values every party computes alike from public information
 
         parts = _check_data(data)
         d = parts[0].shape[1] if parts else 0

@@ -9,6 +9,7 @@ event (``msg = yield party.recv(Reply, src="coord")``). Sub-protocols compose wi
 from __future__ import annotations
 
 from contextlib import contextmanager
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import numpy as np
@@ -17,6 +18,9 @@ from .errors import CodecError, ConfigError, ModelViolation
 
 if TYPE_CHECKING:
     from .kernel import Simulation
+
+
+_CALL, _DEPTH, _MSG = attrgetter("call"), attrgetter("depth"), attrgetter("msg")
 
 
 def call_key(params: dict | None) -> tuple:
@@ -34,9 +38,14 @@ class Envelope:
 
 
 class Waiter:
-    """A pending recv or read: filter, expected call parameters, how many, what it has, its event."""
+    """A pending recv or read: filter, expected call parameters, how many, what it has, its event.
 
-    __slots__ = ("types", "src", "call", "count", "got", "event")
+    A blackboard read that waits joins a *group* of waiters with the same filter
+    (:class:`~protosim.models.blackboard.BlackboardModel`): the posts it still needs are
+    counted there, not appended one by one, and handed over when it is complete.
+    """
+
+    __slots__ = ("types", "src", "call", "count", "got", "event", "group", "start")
 
     def __init__(self, types, src, call: tuple, count: int | None):
         if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
@@ -44,13 +53,16 @@ class Waiter:
         self.types, self.src, self.call, self.count = types, src, call, count
         self.got: list[Envelope] = []
         self.event = None
+        self.group = None  # a blackboard filter group, while the read waits in one
+        self.start = 0  # how many posts that group had matched when this read joined it
 
     def matches(self, env: Envelope) -> bool:
         return (self.types is None or isinstance(env.msg, self.types)) and (self.src is None or env.src == self.src)
 
     @property
     def missing(self) -> int:
-        return (self.count or 1) - len(self.got)
+        pending = 0 if self.group is None else len(self.group.hits) - self.start
+        return (self.count or 1) - len(self.got) - pending
 
     def describe(self, verb: str) -> str:
         if self.types is None:
@@ -75,7 +87,7 @@ class Party:
         self.depth = 0
         self.crashed = False
         self.finished = False
-        self.waiting_for: str | None = None
+        self._wait = None  # None, a description, or (verb, Waiter) rendered on demand
         self.process = None
         self._phase = ""
         self._inbox: list[Envelope] = []
@@ -86,6 +98,19 @@ class Party:
 
     def __repr__(self) -> str:
         return f"Party({self.name!r})"
+
+    @property
+    def waiting_for(self) -> str | None:
+        """What this party's role waits for, e.g. ``"read(3 more of 5 SiteCount)"`` (None: nothing)."""
+        w = self._wait
+        if w is None or isinstance(w, str):
+            return w
+        verb, waiter = w
+        return waiter.describe(verb)
+
+    @waiting_for.setter
+    def waiting_for(self, value: str | None) -> None:
+        self._wait = value
 
     # -- phases ---------------------------------------------------------------------------
     @property
@@ -135,7 +160,7 @@ class Party:
             return self._complete(w)
         w.event = self.sim.env.event()
         self._waiters.append(w)
-        self.waiting_for = w.describe("recv")
+        self._wait = ("recv", w)
         return w.event
 
     def _deliver(self, env: Envelope) -> None:
@@ -144,20 +169,41 @@ class Party:
                 w.got.append(env)
                 if not w.missing:
                     del self._waiters[i]
-                    self.waiting_for = None
+                    self._wait = None
                     self._complete(w)
                 else:
-                    self.waiting_for = w.describe("recv")
+                    self._wait = ("recv", w)
                 return
         self._inbox.append(env)
 
-    def _complete(self, w: Waiter):
-        """Hand a satisfied waiter its message (or list of messages); returns its event."""
-        for env in w.got:
-            self._consume(env, w.call)
+    def _complete(self, w: Waiter, senders: bool = True):
+        """Hand a satisfied waiter its message (or list of messages); returns its event.
+
+        ``senders=False``: the messages' ``sender`` is already set (the blackboard sets it
+        once per post when it publishes).
+        """
+        got, call = w.got, w.call
+        if len(got) == 1:
+            env = got[0]
+            if env.call != call:
+                self._consume(env, call)  # raises the CodecError
+            if env.depth > self.depth:
+                self.depth = env.depth
+            if senders:
+                env.msg.sender = env.src
+        else:  # a batch: the same checks in C-level passes
+            if any(map(call.__ne__, map(_CALL, got))):
+                for env in got:
+                    if env.call != call:
+                        self.depth = max(self.depth, max(map(_DEPTH, got[:got.index(env)]), default=0))
+                        self._consume(env, call)  # raises the CodecError
+            self.depth = max(self.depth, max(map(_DEPTH, got)))
+            if senders:
+                for env in got:
+                    env.msg.sender = env.src
         if w.event is None:
             w.event = self.sim.env.event()
-        w.event.succeed(w.got[0].msg if w.count is None else [env.msg for env in w.got])
+        w.event.succeed(got[0].msg if w.count is None else list(map(_MSG, got)))
         return w.event
 
     def _consume(self, env: Envelope, call: tuple) -> None:
@@ -211,6 +257,23 @@ class Party:
     def stream(self, batch: int = 1024) -> Iterator[np.ndarray]:
         """One pass over the input in batches of rows; each call counts a pass."""
         return self.sim.model.stream(self, batch)
+
+    # -- public computation ---------------------------------------------------------------
+    def shared(self, key, compute):
+        """``compute()``, evaluated once per run for every party that asks with the same ``key``.
+
+        For values that every party derives alike from public information only: posts it
+        has read, the run's parameters. ``key`` must name every input (message objects by
+        ``id``: a post stays on the board, so its id is unique in the run). The simulator
+        then does once what the parties would each do; nothing is sent or charged either
+        way. Treat the value as read-only: it is the same object for everyone.
+        """
+        memo = self.sim.memo
+        try:
+            return memo[key]
+        except KeyError:
+            value = memo[key] = compute()
+            return value
 
     # -- time and coins -------------------------------------------------------------------
     def sleep(self, seconds: float):

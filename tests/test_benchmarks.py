@@ -12,6 +12,9 @@ TINY = {
     "kernel_throughput.py": ["--messages", "2000", "--repeat", "1"],
     "blackboard_vs_kmeanspp.py": ["--n", "2000", "--repeat", "1"],
     "sweep_scaling.py": ["--points", "2", "--size", "5"],
+    "arithmetic_overhead.py": ["--n", "3000", "--s", "10", "--repeat", "1"],
+    "sites.py": ["bb_coreset", "--s", "2,3,4", "--n", "600"],
+    "points.py": ["--n", "5000", "--s", "5"],
 }
 
 

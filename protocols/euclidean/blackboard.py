@@ -62,6 +62,7 @@ each tested in tests/protocols/test_blackboard_*.py):
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -253,48 +254,159 @@ def make_config(sim, params: dict, coreset: bool = False) -> Config:
 
 def to_grid(X: np.ndarray, log2Delta: int, grid_lo: float = 0.0, grid_step: float = 1.0, where: str = "data"):
     """The declared quantisation x -> rint((x - grid_lo)/grid_step); ConfigError off the grid."""
+    return grid_values(X, log2Delta, grid_lo, grid_step, where).astype(np.int64)
+
+
+def grid_values(X: np.ndarray, log2Delta: int, grid_lo: float = 0.0, grid_step: float = 1.0, where: str = "data"):
+    """:func:`to_grid` as float64 (integer values, exact below 2^53): one array, no other copy."""
     X = np.asarray(X, dtype=np.float64)
-    Q = np.rint((X - grid_lo) / grid_step)
+    Q = X - grid_lo  # one buffer, updated in place: the same operations as rint((X - lo)/step)
+    Q /= grid_step
+    np.rint(Q, out=Q)
     top = 2 ** int(log2Delta) - 1
-    bad = (Q < 0) | (Q > top)
-    if bad.any():
-        r, c = map(int, np.argwhere(bad)[0])
+    if Q.size and (Q.min() < 0 or Q.max() > top):
+        r, c = map(int, np.argwhere((Q < 0) | (Q > top))[0])
         raise ConfigError(
             f"{where}: row {r} column {c} is {X[r, c]!r}, which maps to grid value {Q[r, c]:g} outside "
             f"[0, {top}] (log2Delta={log2Delta}, grid_lo={grid_lo}, grid_step={grid_step})"
         )
-    return Q.astype(np.int64)
+    return Q
 
 
 # -- local and public state ---------------------------------------------------------------
 
 
+EXACT_LIMIT = 2.0**53
+"""Integers below this are exact in float64."""
+
+_CHUNK = 1 << 17
+"""Elements of a block of the distance computation (rows x max(centers, d)): 1 MiB, within L2."""
+
+
+def compact(X: np.ndarray, bounds: tuple | None = None) -> np.ndarray:
+    """Grid points (integer values) in the narrowest of uint16, uint32 and float64 that holds
+    them exactly: a site keeps its points in a quarter of the bytes when log2Delta <= 16.
+    ``bounds``: (lo, hi) known to contain every value (else they are looked up)."""
+    if not X.size:
+        return np.asarray(X, dtype=np.float64)
+    lo, hi = bounds if bounds is not None else (X.min(), X.max())
+    if lo >= 0 and hi <= np.iinfo(np.uint16).max:
+        return X.astype(np.uint16)
+    if lo >= 0 and hi <= np.iinfo(np.uint32).max:
+        return X.astype(np.uint32)
+    return np.asarray(X, dtype=np.float64)
+
+
 class Local:
     """A site's private state: its grid points, each point's squared distance to S and the
-    index in S of its nearest center (the first one on ties)."""
+    index in S of its nearest center (the first one on ties).
 
-    def __init__(self, index: int, X: np.ndarray, z: float):
+    The points are kept once, in ``grid`` (see :func:`compact`: uint16 for log2Delta <= 16),
+    and converted to float64 one cache-sized block at a time; ``X`` is the int64 copy that
+    code outside the arithmetic may ask for (made on first use).
+    """
+
+    def __init__(self, index: int, X: np.ndarray, z: float, _grid: np.ndarray | None = None):
         self.index = index
-        self.X = np.asarray(X, dtype=np.int64)
-        self.Xf = self.X.astype(np.float64)
+        if _grid is None:
+            self._X = np.asarray(X, dtype=np.int64)
+            self.grid = compact(self._X)
+        else:  # from_grid
+            self._X, self.grid = None, _grid
+        self.n = len(self.grid)
         self.z = z
-        self.d2 = np.full(len(self.X), np.inf)
-        self.nearest = np.zeros(len(self.X), np.int64)
+        self.d2 = np.full(self.n, np.inf)
+        self.nearest = np.zeros(self.n, np.int64)
         self.centers = 0
-        self.cost_x = np.full(len(self.X), np.inf)
+        self.cost_x = np.full(self.n, np.inf)
         self.D = math.inf
+        self._top = max(float(self.grid.max()), -float(self.grid.min())) if self.grid.size else 0.0
+        self._sq = None  # ||x||², made on the first block-wise update
+        self._exact = True  # every d2 so far is an exact integer
+
+    @classmethod
+    def from_grid(cls, index: int, Q: np.ndarray, z: float, log2Delta: int | None = None) -> "Local":
+        """A site holding ``Q``, grid values from :func:`grid_values` (kept as :func:`compact`
+        makes them; with ``log2Delta``, every value is known to lie in [0, 2^log2Delta - 1])."""
+        bounds = None if log2Delta is None else (0, 2 ** int(log2Delta) - 1)
+        return cls(index, None, z, _grid=compact(np.asarray(Q, dtype=np.float64), bounds))
+
+    @property
+    def X(self) -> np.ndarray:
+        """The grid points as int64 (made on first use when the site was built from_grid)."""
+        if self._X is None:
+            self._X = self.grid.astype(np.int64)
+        return self._X
+
+    def _rows(self, lo: int, hi: int) -> np.ndarray:
+        """Rows lo..hi as float64 (exact: the grid holds integers below 2^53)."""
+        return self.grid[lo:hi].astype(np.float64, copy=False)
 
     def add_centers(self, centers) -> None:
-        """cost(x, S) after S gains ``centers``, in S's order (vectorised; exact integers for z = 2)."""
-        for c in centers:
-            diff = self.Xf - np.asarray(c, dtype=np.float64)
+        """cost(x, S) after S gains ``centers``, in S's order (vectorised; exact integers for z = 2).
+
+        With integer centers, every coordinate below B in absolute value and 4·d·B² < 2^53, squared
+        distances are computed as ||x||² - 2<x, c> + ||c||², one matrix product per block
+        of rows for all the new centers: every term is an integer below 2^53, so the result
+        is exact and equals the coordinate-wise sum of squares. Otherwise they are computed
+        coordinate-wise, one center at a time. Either way the distances, the nearest center
+        (the first at the minimum distance, earlier centers first) and D are those of
+        adding the centers one by one.
+        """
+        if isinstance(centers, np.ndarray) and centers.ndim == 2:
+            C = centers.astype(np.float64, copy=False)
+        else:
+            C = [np.asarray(c, dtype=np.float64) for c in centers]
+        if len(C) and self.n:
+            C = np.stack(C) if isinstance(C, list) else C
+            top = max(self._top, float(np.abs(C).max()))
+            if 4 * self.grid.shape[1] * top * top < EXACT_LIMIT and np.array_equal(C, np.rint(C)):
+                self._add_blocked(C)
+            else:
+                self._add_each(C)
+        self.centers += len(C)
+        self.cost_x = self.d2 if self.z == 2 else self.d2 ** (self.z / 2)
+        self.D = self._total() if self.n else 0.0
+
+    def _total(self) -> float:
+        """Σ cost_x as the sequential (cumulative) sum gives it."""
+        if self.z == 2 and self._exact:
+            total = float(self.cost_x.sum())
+            if total < EXACT_LIMIT:  # integers with an exact total: any order gives it
+                return total
+        return float(np.cumsum(self.cost_x)[-1])
+
+    def _add_blocked(self, C: np.ndarray) -> None:
+        b, d = C.shape
+        rows = max(256, _CHUNK // max(b, d))
+        if self._sq is None:
+            self._sq = np.empty(self.n)
+            for lo in range(0, self.n, rows):
+                Xb = self._rows(lo, lo + rows)
+                self._sq[lo:lo + rows] = np.einsum("ij,ij->i", Xb, Xb)
+        cn = np.einsum("ij,ij->i", C, C)
+        C2 = -2.0 * C  # exact: a power of two
+        closer = np.empty(min(rows, self.n), bool)
+        for lo in range(0, self.n, rows):
+            hi = min(lo + rows, self.n)
+            G = C2 @ self._rows(lo, hi).T  # (b, rows): one row of distances per new center
+            G += self._sq[lo:hi]
+            d2, nearest, cl = self.d2[lo:hi], self.nearest[lo:hi], closer[: hi - lo]
+            for j in range(b):  # in S's order; strict: an earlier center keeps a tie
+                g = G[j]
+                g += cn[j]
+                np.less(g, d2, out=cl)
+                np.copyto(d2, g, where=cl)
+                np.copyto(nearest, self.centers + j, where=cl)
+
+    def _add_each(self, C: np.ndarray) -> None:
+        self._exact = False
+        for i, c in enumerate(C):
+            diff = self.grid - c  # float64, the same values as from float64 points
             d2 = np.einsum("ij,ij->i", diff, diff)
             closer = d2 < self.d2
             self.d2[closer] = d2[closer]
-            self.nearest[closer] = self.centers
-            self.centers += 1
-        self.cost_x = self.d2 if self.z == 2 else self.d2 ** (self.z / 2)
-        self.D = float(np.cumsum(self.cost_x)[-1]) if len(self.X) else 0.0
+            self.nearest[closer] = self.centers + i
 
 
 @dataclass
@@ -319,19 +431,67 @@ class Board:
         return [int(j) for j in np.flatnonzero(self.v > 0)]
 
 
+@functools.cache
 def _index(sender: str) -> int:
     return int(sender[4:])
 
 
 def _read_each(party, cls, senders: list[int], params: dict | None = None):
-    """Read one post of ``cls`` from each of ``senders`` (any order); returns {site index: message}."""
-    out = {}
-    for _ in range(len(senders)):
-        msg = yield party.read(cls, params=params)
-        out[_index(msg.sender)] = msg
+    """Read one post of ``cls`` from each of ``senders`` (any order); returns {site index: message}.
+
+    One read event for all of them. The dict is built once per run for all the parties
+    that read the same posts (Party.shared): treat it as read-only.
+    """
+    if not senders:
+        return {}
+    msgs = yield party.read(cls, params=params, count=len(senders))  # one event for all of them
+    return party.shared(("read_each", tuple(map(id, msgs)), tuple(senders)), lambda: _by_sender(party, cls, msgs, senders))
+
+
+def _by_sender(party, cls, msgs, senders) -> dict:
+    out = {_index(msg.sender): msg for msg in msgs}
     if sorted(out) != sorted(senders):
         raise RuntimeError(f"{party.name}: expected {cls.__name__} from sites {sorted(senders)}, got {sorted(out)}")
     return out
+
+
+def _ids(msgs: dict) -> tuple:
+    """The posts a public computation depends on, as a memo key (see Party.shared)."""
+    return tuple(map(id, msgs.values()))
+
+
+def _batch_view(batch) -> tuple:
+    """A Batch post decoded: the LAZYSAMPLING requests, the L1 multiset and its distinct sites."""
+    l1_sites = decode_multiset(batch.l1)
+    return np.asarray(batch.sites, dtype=np.int64), l1_sites, [int(j) for j in np.unique(l1_sites)]
+
+
+def _points(replies) -> np.ndarray:
+    """The points of the non-⊥ LAZYSAMPLING replies, in board order, as rows of one array."""
+    pts = [p for _, p in replies if p is not None]
+    return np.stack(pts) if pts else np.zeros((0, 0), np.int64)
+
+
+def _nonempty(party, sizes: np.ndarray) -> tuple[list[int], dict[int, int]]:
+    """The sites with points, in order, and each one's place in that order (shared, read-only)."""
+    def compute():
+        nonempty = [int(i) for i in np.flatnonzero(sizes)]
+        return nonempty, {j: t for t, j in enumerate(nonempty)}
+    return party.shared(("bb_nonempty", id(sizes)), compute)
+
+
+def _totals(totals: dict, s: int) -> np.ndarray:
+    """Algorithm 13: â_i = 2^e_i from the SensTotal posts (0 for sites that posted none)."""
+    a_hat = np.zeros(s)
+    for i, msg in totals.items():
+        a_hat[i] = 2.0 ** msg.e
+    return a_hat
+
+
+def _samples(post) -> tuple[np.ndarray, list[int]]:
+    """Algorithm 13 line 8: m_i per site, and the sites that draw at least one sample."""
+    m_i = np.asarray(post.m, dtype=np.int64)
+    return m_i, [int(i) for i in np.flatnonzero(m_i)]
 
 
 def _power_field(D: float) -> int:
@@ -346,37 +506,47 @@ def initialization(party, cfg: Config, local: Local | None):
     s = cfg.s
     with party.phase("initialization"):
         if local is not None:
-            party.post(SiteCount(n=len(local.X)))
+            party.post(SiteCount(n=local.n))
         counts = yield from _read_each(party, SiteCount, list(range(s)))
-        sizes = np.array([counts[i].n for i in range(s)], dtype=np.int64)
+        sizes = party.shared(("bb_sizes", _ids(counts)), lambda: np.array([counts[i].n for i in range(s)], dtype=np.int64))
         if local is None:
             party.post(PickSite(site=int(party.rng.choice(s, p=sizes / sizes.sum()))))
         pick = (yield party.read(PickSite)).site
         if local is not None and local.index == pick:
-            party.post(InitPoint(x=local.X[int(party.rng.integers(len(local.X)))]))
+            party.post(InitPoint(x=local.grid[int(party.rng.integers(local.n))]))
         x = np.asarray((yield party.read(InitPoint)).x, dtype=np.int64)
-        nonempty = [int(i) for i in np.flatnonzero(sizes)]
+        nonempty = _nonempty(party, sizes)[0]
         if local is not None:
             local.add_centers([x])
-            if len(local.X):
+            if local.n:
                 party.post(CostExp(v=_power_field(local.D)))
         exps = yield from _read_each(party, CostExp, nonempty)
-    v = np.zeros(s, np.int64)
-    for i, msg in exps.items():
-        v[i] = msg.v
-    return Board(sizes=sizes, v=v, S=[x])
+
+    def fields():
+        v = np.zeros(s, np.int64)
+        for i, msg in exps.items():
+            v[i] = msg.v
+        return v
+
+    return Board(sizes=sizes, v=party.shared(("bb_v", s, _ids(exps)), fields), S=[x])
 
 
 def _update_round(party, cfg: Config, board: Board, local: Local | None):
     """Every site with D̃_j > 0 posts the drop of its POWERAPPROX(D_j, 2) field; all apply them."""
-    active = board.active
+    active, posting = party.shared(("bb_active", id(board.v)), lambda: (board.active, set(board.active)))
     with party.phase("update"):
-        if local is not None and local.index in active:
+        if local is not None and local.index in posting:
             new = _power_field(local.D)
             party.post(Update(drop=int(board.v[local.index] - new)))
         drops = yield from _read_each(party, Update, active)
-    for j, msg in drops.items():
-        board.v[j] -= msg.drop
+
+    def apply():
+        v = board.v.copy()
+        for j, msg in drops.items():
+            v[j] -= msg.drop
+        return v
+
+    board.v = party.shared(("bb_update", id(board.v), _ids(drops)), apply)  # a new array: v is shared
     board.updates += 1
 
 
@@ -395,33 +565,35 @@ def algorithm_10(party, cfg: Config, local: Local | None):
             i = 1  # line 4
             while True:  # line 5: while bool = False
                 b = 2 ** i
-                D_tilde = board.D_tilde
+                D_tilde = party.shared(("bb_Dt", id(board.v)), lambda: board.D_tilde)
                 if is_coord:
                     requests = draw_sites(party.rng, D_tilde, b)  # LAZYSAMPLING line 2, 2^i times (line 6)
                     l1_sites = draw_sites(party.rng, D_tilde, cfg.L1_N)  # L1SAMPLING line 3 (choice 3)
                     with party.phase("sample"):
                         party.post(Batch(sites=requests, l1=encode_multiset(l1_sites, cfg.s)))
                 batch = yield party.read(Batch)
-                requests = np.asarray(batch.sites, dtype=np.int64)
-                l1_sites = decode_multiset(batch.l1)
+                requests, l1_sites, distinct = party.shared(("bb_batch", id(batch)), lambda batch=batch: _batch_view(batch))
                 board.batches += 1
                 with party.phase("sample"):
                     if local is not None:  # line 7, site side (LAZYSAMPLING line 4)
                         c = int(np.count_nonzero(requests == local.index))
                         if c:
-                            answer(party, local.X, local.cost_x, float(D_tilde[local.index]), c)
+                            answer(party, local.grid, local.cost_x, float(D_tilde[local.index]), c)
                     replies = yield from collect(party, b)
-                new = [p for _, p in replies if p is not None]
+                new = party.shared(("bb_new", id(replies)), lambda replies=replies: _points(replies))
                 L = len(new)  # line 9
                 board.S.extend(new)
-                if local is not None and new:
+                if local is not None and L:
                     local.add_centers(new)  # line 11
-                distinct = [int(j) for j in np.unique(l1_sites)]
                 with party.phase("l1"):  # line 12
                     if local is not None and local.index in distinct:
                         party.post(reply_for(local.D, float(D_tilde[local.index]), cfg.lam))
                     got = yield from _read_each(party, L1Reply, distinct)
-                update = l1_decision(l1_sites, D_tilde, {j: int(m.drop) for j, m in got.items()}, cfg.mu, cfg.L1_N)
+                update = party.shared(
+                    ("bb_l1", id(batch), id(board.v), _ids(got), cfg.mu, cfg.L1_N),
+                    lambda l1_sites=l1_sites, D_tilde=D_tilde, got=got: l1_decision(
+                        l1_sites, D_tilde, {j: int(m.drop) for j, m in got.items()}, cfg.mu, cfg.L1_N),
+                )
                 board.l1_checks += 1
                 board.log.append((b, L, update, board.M))
                 board.M += min(L, 1) if update else L  # line 10, as the proof of Lemma D.3 counts (choice 1)
@@ -447,7 +619,7 @@ def algorithm_8(party, cfg: Config, local: Local | None):
                 party.post(SampleRequest(site=int(draw_sites(party.rng, D_tilde, 1)[0])))  # line 4
             req = yield party.read(SampleRequest)
             if local is not None and req.site == local.index:
-                answer(party, local.X, local.cost_x, float(D_tilde[local.index]), 1)
+                answer(party, local.grid, local.cost_x, float(D_tilde[local.index]), 1)
             (_, point), = yield from collect(party, 1)
             board.batches += 1
             if point is None:
@@ -463,18 +635,21 @@ def algorithm_8(party, cfg: Config, local: Local | None):
 # -- Algorithm 13 -------------------------------------------------------------------------
 
 
-def algorithm_13(party, cfg: Config, board: Board, local: Local | None):
+def algorithm_13(party, cfg: Config, board: Board, local: Local | None, decode: bool = True):
     """Algorithm 13: (1+ε)-coreset on the blackboard from the bicriteria set S.
 
-    Returns (points, weights) of the coreset as decoded from the board.
+    Returns (points, weights) of the coreset as decoded from the board. With
+    ``decode=False`` (a site of the pipeline, which outputs nothing) the party posts its
+    samples and returns None without reading the other sites' samples: reading sends
+    nothing, so the run's events are the same.
     """
     S = np.asarray(board.S, dtype=np.int64)
     K = len(S)
     l = morris_copies(2 * K, cfg.morris_eps)
-    nonempty = [int(i) for i in np.flatnonzero(board.sizes)]
-    turn = nonempty.index(local.index) if local is not None and local.index in nonempty else None
+    nonempty, position = _nonempty(party, board.sizes)
+    turn = position.get(local.index) if local is not None else None
     counts = None
-    if local is not None and len(local.X):
+    if local is not None and local.n:
         if local.centers != K:
             raise RuntimeError(f"{party.name} knows {local.centers} centers, the board {K}")
         center = local.nearest
@@ -490,21 +665,21 @@ def algorithm_13(party, cfg: Config, board: Board, local: Local | None):
                 total = float(mu.sum())
                 party.post(SensTotal(e=power_approx(total, 2.0)))
             totals = yield from _read_each(party, SensTotal, nonempty)
-            a_hat = np.zeros(cfg.s)
-            for i, msg in totals.items():
-                a_hat[i] = 2.0 ** msg.e
+            a_hat = party.shared(("bb_ahat", cfg.s, _ids(totals)), lambda: _totals(totals, cfg.s))
             if local is None:  # line 8
                 party.post(SiteSamples(m=party.rng.multinomial(cfg.m, a_hat / a_hat.sum())))
-            m_i = np.asarray((yield party.read(SiteSamples)).m, dtype=np.int64)
-        senders = [int(i) for i in np.flatnonzero(m_i)]
+            samples = yield party.read(SiteSamples)
+            m_i, senders = party.shared(("bb_samples", id(samples)), lambda: _samples(samples))
         with party.phase("samples"):
             if local is not None and m_i[local.index] > 0:  # lines 9-19
                 p_local = mu / total
-                draws = party.rng.choice(len(local.X), size=int(m_i[local.index]), p=p_local)
+                draws = party.rng.choice(local.n, size=int(m_i[local.index]), p=p_local)
                 u, c = np.unique(draws, return_counts=True)
                 p = (a_hat[local.index] / a_hat.sum()) * p_local[u]
-                party.post(encode_points(local.X[u], S, c / (cfg.m * p), cfg.eps_prime, cfg.weight_base,
+                party.post(encode_points(local.grid[u], S, c / (cfg.m * p), cfg.eps_prime, cfg.weight_base,
                                          party.rng, center=center[u]), params={"S_size": K})
+            if not decode:
+                return None
             parts = yield from _read_each(party, CompactPoints, senders, params={"S_size": K})
     points, weights = [], []
     for i in senders:
@@ -530,8 +705,8 @@ def _bicriteria_output(board: Board, cfg: Config) -> dict:
 
 def _spawn(sim, cfg: Config, site_role, coord_role, *args):
     for i, site in enumerate(sim.sites):
-        X = to_grid(site.data, cfg.log2Delta, cfg.grid_lo, cfg.grid_step, where=f"data of {site.name}")
-        sim.spawn(site, site_role, cfg, Local(i, X, cfg.z), *args)
+        Q = grid_values(site.data, cfg.log2Delta, cfg.grid_lo, cfg.grid_step, where=f"data of {site.name}")
+        sim.spawn(site, site_role, cfg, Local.from_grid(i, Q, cfg.z, cfg.log2Delta), *args)
     return sim.spawn(sim.coordinator, coord_role, cfg, None, *args)
 
 
@@ -548,9 +723,10 @@ def lazy_role(party, cfg, local):
 def pipeline_role(party, cfg, local):
     """Theorem 1.2 / D.10: Algorithm 10, Algorithm 13, then weighted k-means at the coordinator."""
     board = yield from algorithm_10(party, cfg, local)
-    points, weights = yield from algorithm_13(party, cfg, board, local)
+    coreset = yield from algorithm_13(party, cfg, board, local, decode=local is None)
     if local is not None:
         return None
+    points, weights = coreset
     out = _bicriteria_output(board, cfg)
     S = out["S"]
     distinct = np.unique(S, axis=0)

@@ -70,14 +70,14 @@ def naive_adaptive(party, cfg, local: Local | None, clear64: bool = True):
 
     with party.phase("initialization"):
         if local is not None:
-            party.post(SiteCount(n=len(local.X)))
+            party.post(SiteCount(n=local.n))
         counts = yield from _read_each(party, SiteCount, list(range(s)))
         sizes = np.array([counts[i].n for i in range(s)], dtype=np.int64)
         if local is None:
             party.post(PickSite(site=int(party.rng.choice(s, p=sizes / sizes.sum()))))
         pick = (yield party.read(PickSite)).site
         if local is not None and local.index == pick:
-            party.post(point_msg(local.X[int(party.rng.integers(len(local.X)))]))
+            party.post(point_msg(local.grid[int(party.rng.integers(local.n))]))
         x = np.asarray((yield party.read(Point)).x, dtype=np.float64)
     S = [x]
     nonempty = [int(i) for i in np.flatnonzero(sizes)]
@@ -85,7 +85,7 @@ def naive_adaptive(party, cfg, local: Local | None, clear64: bool = True):
         for _ in range(cfg.N):
             if local is not None:
                 local.add_centers([S[-1]])
-                if len(local.X):
+                if local.n:
                     party.post(ExactCost(D=local.D))
             got = yield from _read_each(party, ExactCost, nonempty)
             D = np.zeros(s)
@@ -99,7 +99,7 @@ def naive_adaptive(party, cfg, local: Local | None, clear64: bool = True):
             if local is not None and local.index == pick:
                 cum = np.cumsum(local.cost_x)
                 j = int(np.searchsorted(cum, party.rng.random() * cum[-1], side="right"))
-                party.post(point_msg(local.X[min(j, len(local.X) - 1)]))
+                party.post(point_msg(local.grid[min(j, local.n - 1)]))
             msg = yield party.read(Point)
             assert _index(msg.sender) == pick
             S.append(np.asarray(msg.x, dtype=np.float64))

@@ -78,12 +78,16 @@ def answer(site, X: np.ndarray, d_x: np.ndarray, D_tilde_i: float, c: int) -> li
 
 
 def collect(party, b: int):
-    """Read b ``SampleReply`` posts (every party can); returns [(sender, point or None)] in board order."""
-    out = []
-    for _ in range(b):
-        msg = yield party.read(SampleReply)
-        out.append((msg.sender, None if msg.point is None else np.asarray(msg.point, dtype=np.int64)))
-    return out
+    """Read b ``SampleReply`` posts (every party can); returns [(sender, point or None)] in board order.
+
+    One read event for the whole batch. The list is built once per run for all the parties
+    that read the same posts (``Party.shared``): treat it as read-only.
+    """
+    if b < 1:
+        return []
+    msgs = yield party.read(SampleReply, count=b)
+    return party.shared(("collect", tuple(map(id, msgs))), lambda: [
+        (msg.sender, None if msg.point is None else np.asarray(msg.point, dtype=np.int64)) for msg in msgs])
 
 
 def lazy_sampling(coord, D_tilde: np.ndarray):

@@ -135,14 +135,30 @@ def encode_increments(old: np.ndarray, new: np.ndarray) -> DistMorrisPost:
 
 def apply_increments(m: np.ndarray, post: DistMorrisPost) -> None:
     """Apply a post to the counters ``m`` (shape (k, l)) in place."""
-    pairs = np.asarray(post.pairs, dtype=np.int64)
-    if not pairs.size:
-        return
-    u = np.cumsum(pairs[0::2])
+    apply_all(m, [post])
+
+
+def apply_all(m: np.ndarray, posts) -> None:
+    """Apply several posts to the counters ``m`` (shape (k, l)) in place, in one scatter-add.
+
+    Increments are integers, so the order of the posts does not matter: the result is the
+    same as applying them one by one.
+    """
     flat = m.reshape(-1)
-    if u[-1] >= flat.size:
-        raise ValueError(f"DISTMORRIS post names counter {int(u[-1])} of {flat.size}")
-    flat[u] += pairs[1::2] + 1
+    us, incs = [], []
+    for post in posts:
+        pairs = np.asarray(post.pairs, dtype=np.int64)
+        if not pairs.size:
+            continue
+        u = np.cumsum(pairs[0::2])
+        if u[-1] >= flat.size:
+            raise ValueError(f"DISTMORRIS post names counter {int(u[-1])} of {flat.size}")
+        us.append(u)
+        incs.append(pairs[1::2] + 1)
+    if len(us) == 1:
+        flat[us[0]] += incs[0]  # one post names each counter at most once
+    elif us:
+        np.add.at(flat, np.concatenate(us), np.concatenate(incs))
 
 
 def post_bits(post: DistMorrisPost) -> int:
@@ -165,15 +181,49 @@ def dist_morris(party, counts: np.ndarray | None, k: int, l: int, turn: int | No
     Every party replays the posts in board order, so all end with the same counters m
     (shape (k, l)); returns (Ñ_1..Ñ_k, m).
     """
-    m = np.zeros((k, l), np.int64)
     with party.phase("dist_morris"):
-        for seen in range(turns):
-            if seen == turn:
-                new = morris_many(m, np.repeat(np.asarray(counts, np.float64)[:, None], l, axis=1), party.rng)
-                party.post(encode_increments(m, new))
-            post = yield party.read(DistMorrisPost)
-            apply_increments(m, post)
+        # Reads are batched: a party wakes once for the posts before its turn and once for
+        # the rest (a party that never posts wakes once), not once per post.
+        before = turn if turn is not None and 0 <= turn < turns else turns
+        posts = list((yield party.read(DistMorrisPost, count=before))) if before else []
+        if before < turns:
+            m = _replayed(party, k, l, posts)
+            new = morris_many(m, np.repeat(np.asarray(counts, np.float64)[:, None], l, axis=1), party.rng)
+            party.post(encode_increments(m, new))
+            posts += (yield party.read(DistMorrisPost, count=turns - before))
+        m = _replayed(party, k, l, posts)
     return morris_estimate(m), m
+
+
+class _Replay:
+    """The counters after a prefix of one DISTMORRIS pass's posts, replayed once per run.
+
+    Every party applies the same posts in board order; the sites, in turn, need the
+    counters after 1, 2, ... posts and everyone the counters after all of them. The
+    simulator keeps the latest prefix and extends it (Party.shared), so a pass costs
+    O(posts), not O(parties x posts); each party gets its own copy.
+    """
+
+    def __init__(self, k: int, l: int):
+        self.m = np.zeros((k, l), np.int64)
+        self.ids: list[int] = []
+
+    def after(self, posts: list) -> np.ndarray:
+        ids = list(map(id, posts))  # posts stay on the board: ids are unique in the run
+        n = len(self.ids)
+        if n > len(ids) or self.ids != ids[:n]:  # not an extension: start again from these posts
+            self.m[...] = 0
+            n = 0
+        apply_all(self.m, posts[n:])
+        self.ids = ids
+        return self.m.copy()
+
+
+def _replayed(party, k: int, l: int, posts: list) -> np.ndarray:
+    """The counters (shape (k, l)) after ``posts``, this party's copy."""
+    if not posts:
+        return np.zeros((k, l), np.int64)
+    return party.shared(("dist_morris", k, l, id(posts[0])), lambda: _Replay(k, l)).after(posts)
 
 
 def run_dist_morris(counts: np.ndarray, eps: float = 0.25, seed: int = 0, l: int | None = None, model=None):
