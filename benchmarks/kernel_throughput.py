@@ -7,7 +7,8 @@ Both sides run the same ping-pong between two processes in the same Python proce
   through ``send``/``recv``: encode, msgpack frame, ledger row and fingerprint, decode,
   delivery event; then the trace is written to a file.
 
-Prints both rates and their ratio (target >= 0.7). Usage:
+Prints both rates and their ratio (target >= 0.7), and what one message's parts cost on
+their own (best of ``--repeat`` timeit runs). Usage:
 
     python benchmarks/kernel_throughput.py [--messages 200000] [--repeat 3]
 """
@@ -18,6 +19,7 @@ import argparse
 import os
 import tempfile
 import time
+import timeit
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +76,26 @@ def protosim_path(messages: int, trace_dir: str) -> float:
     return messages / elapsed
 
 
+def parts(repeat: int, number: int = 20_000) -> dict[str, float]:
+    """Microseconds per call of each part of one message's path, measured alone."""
+    sim = Simulation(CoordinatorModel(), [np.zeros((1, 1))])
+    coord = sim.party(COORDINATOR)
+    msg = Hit(1234, 1)
+    bound = sim.bound(Hit)
+    packed = bound.encode(msg)
+    env = simpy.Environment()
+    calls = {
+        "encode (bits)": lambda: bound.encode(msg),
+        "decode": lambda: bound.decode(packed.data, packed.nbits),
+        "msgpack frame": lambda: bound.frame(packed),
+        "encode + decode + frame + Sent (Simulation.encode)": lambda: sim.encode(coord, msg),
+        "ledger row (message)": lambda: sim.ledger.message(0.0, COORDINATOR, "site0", "Hit", 17, 10, 1, "", packed.data),
+        "ledger event (deliver)": lambda: sim.ledger.event("deliver", 0.0, COORDINATOR, "site0", "Hit", 0),
+        "SimPy event + succeed": lambda: env.event().succeed(msg),
+    }
+    return {name: min(timeit.repeat(call, number=number, repeat=repeat)) / number * 1e6 for name, call in calls.items()}
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=200_000)
@@ -83,11 +105,13 @@ def main(argv=None) -> dict:
         raw = max(raw_simpy(args.messages) for _ in range(args.repeat))
         ours = max(protosim_path(args.messages, tmp) for _ in range(args.repeat))
     figures = {"cores": os.cpu_count(), "messages": args.messages, "raw_simpy_per_s": raw,
-               "protosim_per_s": ours, "ratio": ours / raw}
+               "protosim_per_s": ours, "ratio": ours / raw, "parts_us": parts(args.repeat, min(20_000, args.messages))}
     print(f"cores {figures['cores']}, {args.messages:,} messages, best of {args.repeat}")
-    print(f"raw SimPy Store ping-pong : {raw:12,.0f} messages/s")
-    print(f"protosim full path       : {ours:12,.0f} messages/s (codec, ledger, fingerprint, trace)")
+    print(f"raw SimPy Store ping-pong : {raw:12,.0f} messages/s ({1e6 / raw:.2f} µs each)")
+    print(f"protosim full path       : {ours:12,.0f} messages/s ({1e6 / ours:.2f} µs each: codec, ledger, fingerprint, trace)")
     print(f"ratio                    : {figures['ratio']:.3f} (target >= 0.7)")
+    for name, us in figures["parts_us"].items():
+        print(f"  {name:52s} {us:5.2f} µs")
     return figures
 
 

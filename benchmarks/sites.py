@@ -73,7 +73,7 @@ def one(protocol: str, model: str | None, s: int, n: int, d: int, k: int, seed: 
         try:
             result = sim.run(spec.setup(sim, **bound))
         except TimeLimit:
-            out.update(completed=False, wall_s=time.perf_counter() - w, messages=len(sim.ledger.rows()))
+            out.update(completed=False, wall_s=time.perf_counter() - w, messages=sim.ledger.messages)
             return out
         out.update(completed=True, wall_s=time.perf_counter() - w, cpu_s=time.process_time() - c,
                    messages=result.messages, bits=result.bits, rounds=result.rounds)

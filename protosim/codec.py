@@ -17,12 +17,16 @@ class's 32-bit type tag in a msgpack frame, whose length is counted separately.
 
 Arrays of numeric codes are packed and unpacked with numpy, with no Python loop per
 element (Elias gamma and delta included: their codeword starts are found by pointer
-jumping). Records, options and values beyond 64 bits go element by element.
+jumping); short arrays, below a crossover measured per code, go through Python ints.
+Records, options and values beyond 64 bits go element by element. A Bound packs its own
+record with source generated for it (see "compiled records"); the general path checks and
+names every misfit.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import operator
 import struct
@@ -129,6 +133,12 @@ def _join(pieces: list[tuple[int, int]]) -> tuple[int, int]:
     return pieces[0] if pieces else (0, 0)
 
 
+def _split(x: int, m: int, w: int) -> list[int]:
+    """The ``m`` fields of ``w`` bits that make up ``x``, most significant first."""
+    mask = (1 << w) - 1
+    return [(x >> s) & mask for s in range((m - 1) * w, -1, -w)] if w else [0] * m
+
+
 def _from_bytes(data: bytes, nbits: int) -> tuple[int, int]:
     """(bits, nbits) from the first ``nbits`` bits of ``data``."""
     return int.from_bytes(data, "big") >> (8 * len(data) - nbits), nbits
@@ -152,21 +162,29 @@ def _place(values: np.ndarray, widths: np.ndarray, ends: np.ndarray, total: int)
     """A ``total``-bit string with each uint64 value in the ``widths`` (0..64) bits before ``ends``.
 
     Fields come in order and never share a bit; each touches at most two 64-bit words, so
-    the words are the OR of runs of the fields' high and low parts.
+    the words are the OR of runs of the fields' high and low parts. (numpy shifts a uint64
+    by 64 or more to 0, which puts a field that fits its first word nowhere in the second.)
     """
     if not total:
         return 0, 0
     starts = ends - widths
     word = starts >> 6
-    t = 128 - (starts & 63) - widths  # left shift of the value inside its two words
-    high = np.where(t >= 64, values << np.clip(t - 64, 0, 63).astype(np.uint64),
-                    values >> np.clip(64 - t, 0, 63).astype(np.uint64))
-    low = np.where(t < 64, values << np.clip(t, 0, 63).astype(np.uint64), np.uint64(0))
+    t = 128 - (starts & 63) - widths  # left shift of the value inside its two words, 0..128
+    high = (values << np.maximum(t - 64, 0).astype(np.uint64)) >> np.maximum(64 - t, 0).astype(np.uint64)
+    low = values << t.astype(np.uint64)
     out = np.zeros(((total + 63) >> 6) + 2, np.uint64)  # a zero-width field may start at the end
     for target, part in ((word, high), (word + 1, low)):
         runs = np.flatnonzero(np.concatenate(([True], target[1:] != target[:-1])))
         out[target[runs]] |= np.bitwise_or.reduceat(part, runs)
     return _from_bytes(out.astype(">u8").tobytes()[:(total + 7) >> 3], total)
+
+
+def _pack_uints(u: np.ndarray, w: int) -> tuple[int, int]:
+    """Integers 0 <= v < 2**w (w <= 64), each in w bits: whole bytes, or each value's 64
+    bits unpacked, its top 64 - w dropped and the rest packed again."""
+    if w in (8, 16, 32, 64):
+        return _from_bytes(u.astype(f">u{w // 8}").tobytes(), w * len(u))
+    return _from_bit_array(np.unpackbits(u.astype(">u8").view(np.uint8).reshape(-1, 8), axis=1)[:, 64 - w:].reshape(-1))
 
 
 def _interleave(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -299,7 +317,7 @@ def _delta_step(r, p, bits, width):
     q = _next_ones(bits, width)
     zeros = q - pos
     prefix_end = 2 * q - pos + 1
-    L = r.extract(np.minimum(q, width - 1) + p, np.clip(zeros + 1, 1, 64))  # garbage where not ok
+    L = r.extract(np.minimum(q, width - 1) + p, np.minimum(zeros + 1, 64))  # garbage where not ok
     ok = (zeros < 64) & (prefix_end <= width) & (L <= width)
     end = np.where(ok, prefix_end + L.astype(np.int64) - 1, width + 1)
     return np.minimum(end, width + 1), (prefix_end + p, L)
@@ -355,7 +373,7 @@ class _Reader:
         raw = np.frombuffer(self.data, np.uint8, count=(off + n + 7) >> 3, offset=p >> 3)
         return np.unpackbits(raw)[off:off + n]
 
-    def extract(self, starts: np.ndarray, widths) -> np.ndarray:
+    def extract(self, starts: np.ndarray, widths: np.ndarray) -> np.ndarray:
         """The fields of 0..64 bits at ``starts`` as uint64 values, all at once."""
         if self._words is None:  # the big-endian 64-bit word at every byte offset
             self._bytes = np.frombuffer(self.data + bytes(16), np.uint8)
@@ -363,8 +381,16 @@ class _Reader:
         at = starts >> 3
         s = (starts & 7).astype(np.uint64)
         word = (self._words[at] << s) | (self._bytes[at + 8].astype(np.uint64) >> (np.uint64(8) - s))
-        widths = np.asarray(widths, np.int64)
-        return np.where(widths > 0, word >> (64 - np.maximum(widths, 1)).astype(np.uint64), np.uint64(0))
+        return word >> (64 - widths).astype(np.uint64)  # a shift by 64 gives 0: width 0 reads 0
+
+    def uints(self, p: int, m: int, w: int) -> np.ndarray:
+        """``m`` consecutive fields of ``w <= 64`` bits from ``p`` (within the limit), as uint64."""
+        at, s = (_cached_layout if m <= _CACHED_LAYOUT else _layout)(p, m, w)
+        padded = self.data + bytes(9)
+        word = np.ndarray((len(self.data) + 1,), ">u8", padded, strides=(1,))[at] << s
+        if w > 57:  # a field may reach into the ninth byte
+            word |= np.frombuffer(padded, np.uint8)[at + 8] >> (8 - s)
+        return word >> np.uint64(64 - w)
 
 
 class _SmallReader(_Reader):
@@ -396,8 +422,17 @@ class _SmallReader(_Reader):
 _SMALL = 64
 """Messages up to this many bytes are read with :class:`_SmallReader`."""
 
-_SHORT = 32
-"""Arrays up to this many elements go through the scalar codes (cheaper than numpy calls)."""
+_CACHED_LAYOUT = 1024
+"""Vectors up to this many fixed-width fields keep their layout in a cache."""
+
+
+def _layout(p: int, m: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Byte offset and bit offset (uint64) of each of ``m`` consecutive ``w``-bit fields from ``p``."""
+    starts = p + w * np.arange(m, dtype=np.int64)
+    return starts >> 3, (starts & 7).astype(np.uint64)
+
+
+_cached_layout = functools.lru_cache(maxsize=256)(_layout)
 
 
 def _read_length(r: _Reader, p: int, item_bits: int) -> tuple[int, int]:
@@ -417,9 +452,18 @@ class _Atom:
 
     __slots__ = ("label", "need", "min_bits")
     dtype: type = object  # of decoded arrays
+    short_pack = short_unpack = 32
+    """Arrays up to this many elements take ``pack_short`` / ``unpack_short`` (measured: below
+    it a Python loop costs less than the fixed cost of numpy's calls)."""
 
     def __repr__(self) -> str:
         return self.label
+
+    def pack_short(self, a: np.ndarray, shape: tuple) -> tuple[int, int]:
+        return _pack_each(self, a, shape)
+
+    def unpack_short(self, r: _Reader, p: int, m: int) -> tuple[np.ndarray, int]:
+        return _unpack_each(self, r, p, m)
 
     def as_array(self, v) -> np.ndarray:
         return np.asarray(v)
@@ -477,27 +521,39 @@ class _UIntB(_IntAtom):
     def dec(self, r, p):
         return r.uint(p, self.w), p + self.w
 
+    short_pack, short_unpack = 40, 24
+
+    def pack_short(self, a, shape):
+        """Horner's rule on Python ints."""
+        ints = self.ints(a)
+        values = None if ints is None else ints.tolist()
+        if values is None or (values and (min(values) < 0 or max(values) >= self.bound)):
+            return _pack_each(self, a, shape)  # converts, or raises the first value's misfit
+        w, acc = self.w, 0
+        for v in values:
+            acc = (acc << w) | v
+        return acc, w * len(values)
+
+    def unpack_short(self, r, p, m):
+        w = self.w
+        return np.array(_split(r.uint(p, m * w), m, w), self.dtype), p + m * w
+
     def pack(self, a, shape):
         w, ints = self.w, self.ints(a)
         if ints is None or w > 64:
             return _pack_each(self, a, shape)
-        bad = ints < 0 if ints.dtype.kind == "i" else np.zeros(ints.shape, bool)
-        if w < 64:
-            bad |= (ints >> w) != 0
-        if bad.any():
-            self.fail_first(ints, bad, shape)
-        u = ints.astype(np.uint64)
-        if w in (8, 16, 32, 64):
-            return _from_bytes(u.astype(f">u{w // 8}").tobytes(), w * len(u))
-        return _place(u, np.full(len(u), w), w * np.arange(1, len(u) + 1), w * len(u))
+        bits_used = int(np.bitwise_or.reduce(ints))  # negative if a value is
+        if bits_used < 0 or bits_used >> w:
+            return _pack_each(self, a, shape)  # raises the first value's misfit
+        return _pack_uints(ints, w)
 
     def unpack(self, r, p, m):
         w = self.w
         r.need(p + m * w)
         if w > 64:
             return _unpack_each(self, r, p, m)
-        values = r.extract(p + w * np.arange(m, dtype=np.int64), w)
-        return values.astype(self.dtype), p + m * w
+        values = r.uints(p, m, w)
+        return (values if w == 64 else values.view(np.int64)), p + m * w
 
 
 class _FloatB(_Atom):
@@ -530,7 +586,7 @@ class _FloatB(_Atom):
 
     def unpack(self, r, p, m):
         r.need(p + 64 * m)
-        return r.extract(p + 64 * np.arange(m, dtype=np.int64), 64).view(np.float64), p + 64 * m
+        return r.uints(p, m, 64).view(np.float64), p + 64 * m
 
 
 class _BitAtom(_Atom):
@@ -558,6 +614,20 @@ class _BitAtom(_Atom):
 
     def dec(self, r, p):
         return r.uint(p, 1), p + 1
+
+    short_pack, short_unpack = 24, 8
+
+    def pack_short(self, a, shape):
+        """Horner's rule on the Python bools of a bool array."""
+        if a.dtype.kind != "b":
+            return _pack_each(self, a, shape)
+        acc = 0
+        for v in a.tolist():
+            acc = (acc << 1) | v
+        return acc, len(a)
+
+    def unpack_short(self, r, p, m):
+        return np.array(_split(r.uint(p, m), m, 1), self.dtype), p + m
 
     def pack(self, a, shape):
         kind = a.dtype.kind
@@ -795,8 +865,8 @@ class _BlockB:
             if a is None or a.size or 0 not in shape:
                 raise _shape_misfit(v, shape, self.labels, self.atom)
             a = a.reshape(shape)  # an empty list for an empty 2-D array
-        flat = a.reshape(-1)
-        bits, n = self.atom.pack(flat, shape) if len(flat) > _SHORT else _pack_each(self.atom, flat, shape)
+        flat, atom = a.reshape(-1) if self.inner else a, self.atom
+        bits, n = atom.pack(flat, shape) if len(flat) > atom.short_pack else atom.pack_short(flat, shape)
         if self.lead is None:
             x, g = _gamma(m + 1)
             return (x << n) | bits, g + n
@@ -806,9 +876,9 @@ class _BlockB:
         m = self.lead
         if m is None:
             m, p = _read_length(r, p, self.count * self.atom.min_bits)
-        count = m * self.count
-        flat, p = self.atom.unpack(r, p, count) if count > _SHORT else _unpack_each(self.atom, r, p, count)
-        return flat.reshape((m, *self.inner)), p
+        count, atom = m * self.count, self.atom
+        flat, p = atom.unpack(r, p, count) if count > atom.short_unpack else atom.unpack_short(r, p, count)
+        return flat.reshape((m, *self.inner)) if self.inner else flat, p
 
 
 class _ListB:
@@ -881,10 +951,10 @@ class _OptB:
 class _RecordB:
     """A message class's fields, one after another."""
 
-    __slots__ = ("cls", "label", "names", "encoders", "decoders", "get", "min_bits")
+    __slots__ = ("cls", "label", "names", "codes", "encoders", "decoders", "get", "min_bits")
 
     def __init__(self, cls: type, label: str, names: tuple, codes: list):
-        self.cls, self.label, self.names = cls, label, names
+        self.cls, self.label, self.names, self.codes = cls, label, names, tuple(codes)
         self.encoders = tuple(c.enc for c in codes)
         self.decoders = tuple(zip(names, (c.dec for c in codes)))
         self.get = operator.attrgetter(*names) if len(names) > 1 else (lambda m: tuple(getattr(m, n) for n in names))
@@ -918,6 +988,86 @@ class _RecordB:
         msg = object.__new__(self.cls)
         msg.__dict__.update(values)
         return msg, p
+
+
+# -- compiled records -------------------------------------------------------------------------
+#
+# A Bound runs its record through Python source generated for it, like a struct compiler:
+# the fields unrolled, UInt, Bool and Gamma scalars inline, every other code through its
+# own ``enc`` / ``dec``. The inline code is the general code's arithmetic, so the bits are
+# the same. A value the inline test does not take (a numpy integer, a misfit) goes to the
+# field's ``enc``. The decoder takes messages of at most _SMALL bytes and gives up (None)
+# on anything but a valid one. On a misfit or None, the Bound runs the general path, which
+# names the field.
+
+
+def _compile(rec: _RecordB) -> tuple:
+    """``encode(msg) -> (bits, nbits)`` and ``decode(data, nbits) -> msg or None`` for ``rec``."""
+    env = {"cls": rec.cls, "general": rec.enc, "new": object.__new__, "Reader": _SmallReader}
+    env.update((f"c{i}", code) for i, code in enumerate(rec.codes))
+    exec(_compiled("\n".join((*_encoder_source(rec), *_decoder_source(rec))), rec.label), env)  # noqa: S102
+    return env["encode"], env["decode"]
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(source: str, label: str):
+    """Compiled once per source text: records that differ only in codes the source calls
+    through (a vector's length, say) share it."""
+    return compile(source, f"<protosim.codec: {label}>", "exec")
+
+
+def _encoder_source(rec: _RecordB) -> list[str]:
+    lines = ["def encode(msg):", "    if type(msg) is not cls:", "        return general(msg)", "    acc = 0"]
+    fixed, sizes = 0, []  # the fields' constant bits, and the names of variable sizes
+    for i, (name, code) in enumerate(zip(rec.names, rec.codes)):
+        c, kind = f"c{i}", type(code)
+        lines.append(f"    v = msg.{name}")
+        if kind is _UIntB:
+            lines += [f"    if type(v) is not int or v < 0 or v >= {code.bound}:", f"        v = {c}.enc(v)[0]",
+                      f"    acc = (acc << {code.w}) | v"]
+            fixed += code.w
+        elif kind is _BoolB:
+            lines.append(f"    acc = (acc << 1) | (1 if v is True else 0 if v is False else {c}.enc(v)[0])")
+            fixed += 1
+        elif kind is _GammaB:
+            lines += [f"    if type(v) is int and v > {code.shift}:", f"        v -= {code.shift}",
+                      f"        k{i} = 2 * v.bit_length() - 1", "    else:", f"        v, k{i} = {c}.enc(v)",
+                      f"    acc = (acc << k{i}) | v"]
+            sizes.append(f"k{i}")
+        else:
+            lines += [f"    v, k{i} = {c}.enc(v)", f"    acc = (acc << k{i}) | v"]
+            sizes.append(f"k{i}")
+    lines.append(f"    return acc, {' + '.join([str(fixed), *sizes])}")
+    return lines
+
+
+def _decoder_source(rec: _RecordB) -> list[str]:
+    """Inline fields read from ``x``, the message as one int of ``size`` bits (as
+    :class:`_SmallReader` does); the others from a reader over the same bits."""
+    inline = (_UIntB, _BoolB, _GammaB)
+    lines = ["def decode(data, limit):", "    size, p = len(data) << 3, 0"]
+    if all(type(code) in inline for code in rec.codes):
+        lines.append("    x = int.from_bytes(data, 'big')")
+    else:
+        lines += ["    r = Reader(data, limit)", "    x = r.x"]
+    for i, code in enumerate(rec.codes):
+        kind = type(code)
+        if kind in (_UIntB, _BoolB):
+            w = 1 if kind is _BoolB else code.w
+            lines += [f"    if p + {w} > limit:", "        return None",
+                      f"    v{i} = (x >> (size - p - {w})) & {(1 << w) - 1}", f"    p += {w}"]
+            if kind is _BoolB:
+                lines.append(f"    v{i} = v{i} == 1")
+        elif kind is _GammaB:
+            lines += ["    if p >= limit:", "        return None", "    rest = x & ((1 << (size - p)) - 1)",
+                      "    end = 2 * (size - rest.bit_length()) - p + 1", "    if end > limit:", "        return None",
+                      f"    v{i} = (rest >> (size - end)) + {code.shift}", "    p = end"]
+        else:
+            lines.append(f"    v{i}, p = c{i}.dec(r, p)")
+    values = ", ".join(f"{name!r}: v{i}" for i, name in enumerate(rec.names))
+    lines += ["    if p != limit or x & ((1 << (size - p)) - 1):  # must end at limit, zero padding after",
+              "        return None", "    msg = new(cls)", f"    msg.__dict__.update({{{values}}})", "    return msg"]
+    return lines
 
 
 # -- codes as declared ------------------------------------------------------------------------
@@ -1242,7 +1392,7 @@ def message_types() -> dict[str, type]:
 class Bound:
     """A message class with every width and length resolved for one run; encodes and decodes."""
 
-    __slots__ = ("cls", "params", "_record", "_name")
+    __slots__ = ("cls", "params", "_record", "_name", "_encode", "_decode", "_head", "_pack")
 
     def __init__(self, cls: type, params: Mapping[str, float]):
         info = _info(cls)
@@ -1250,21 +1400,38 @@ class Bound:
             raise CodecError(f"{info.short}: params must be a mapping of names to numbers, not {type(params).__name__}")
         self.cls, self.params, self._name = cls, dict(params), info.short
         self._record = _Record(cls)._bind(self.params, info.short)
+        self._encode, self._decode = _compile(self._record)
+        packer = msgpack.Packer(use_bin_type=True)
+        self._head, self._pack = packer.pack_array_header(2) + packer.pack(info.tag), packer.pack
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{n}={enc.__self__!r}" for n, enc in zip(self._record.names, self._record.encoders))
+        fields = ", ".join(f"{n}={c!r}" for n, c in zip(self._record.names, self._record.codes))
         return f"Bound({self._name}: {fields})"
 
     def encode(self, msg) -> Packed:
         """Pack ``msg`` into its bits."""
         try:
-            bits, n = self._record.enc(msg)
-        except _Misfit as e:
-            raise CodecError(e.render(self._name)) from None
+            bits, n = self._encode(msg)
+        except _Misfit:
+            try:
+                bits, n = self._record.enc(msg)  # the general path names the field
+            except _Misfit as e:
+                raise CodecError(e.render(self._name)) from None
         return Packed(n, (bits << (-n & 7)).to_bytes((n + 7) >> 3, "big"))
 
     def decode(self, data: bytes, nbits: int | None = None):
         """A new message from its bits; with ``nbits`` the code must end exactly there."""
+        if type(data) is bytes and type(nbits) is int and (nbits + 7) >> 3 == len(data) <= _SMALL:
+            try:
+                msg = self._decode(data, nbits)
+            except _Misfit:
+                msg = None
+            if msg is not None:
+                return msg
+        return self._decode_general(data, nbits)
+
+    def _decode_general(self, data, nbits):
+        """Any length of data; every check, and errors that name the field."""
         if type(data) is not bytes:
             if not isinstance(data, (bytearray, memoryview)):
                 raise CodecError(f"cannot decode {self._name}: data must be bytes, not {type(data).__name__}")
@@ -1285,6 +1452,11 @@ class Bound:
         if end & 7 and data[-1] & (0xFF >> (end & 7)):
             raise CodecError(f"cannot decode {self._name}: the padding after bit {end} is not zero")
         return msg
+
+    def frame(self, packed: Packed) -> bytes:
+        """The wire frame of a packed message of this class, as :func:`frame` makes it (the
+        array header and tag are packed once; each frame packs its data)."""
+        return self._head + self._pack(packed.data)
 
 
 def bind(cls: type, params: Mapping[str, float]) -> Bound:

@@ -90,6 +90,8 @@ class Simulation:
                 raise ConfigError(f"params.{key}: {value!r} disagrees with the data ({self.params[key]})")
             self.params[key] = value
         self.faults = FaultPlan(parse_faults(faults, set(self.parties)), self._fault_rng)
+        # every message arrives when it is sent, as one copy: no delay to draw, no fate
+        self._instant = self.network.latency.is_zero and self.network.bandwidth is None and not self.faults.active
         for name, at in self.faults.crashes.items():
             self.env.timeout(at).callbacks.append(lambda _e, p=self.parties[name]: self._crash(p))
 
@@ -131,6 +133,43 @@ class Simulation:
             party.waiting_for = None
             self.model.on_exit(party)
         return result
+
+    def _concurrently(self, party: Party, conversations: list):
+        """Run ``conversations`` of ``party`` as processes; an event with their return values."""
+        env, phase = self.env, party._phase
+        procs = [env.process(self._converse(party, c, phase)) for c in conversations]
+        party.conversations.extend(procs)
+        done = env.event()
+
+        def finish(all_done) -> None:
+            party._phase = phase  # the caller resumes in its own phase
+            party.conversations = [p for p in party.conversations if p.is_alive]
+            if all_done.ok:
+                done.succeed([p.value for p in procs])
+            else:  # a conversation raised: so does the caller's yield
+                all_done.defused = True
+                done.fail(all_done.value)
+
+        env.all_of(procs).callbacks.append(finish)
+        return done
+
+    @staticmethod
+    def _converse(party: Party, conversation, phase: str):
+        """Drive one conversation, putting its own phase back each time it resumes."""
+        value, error = None, None
+        while True:
+            party._phase = phase
+            try:
+                event = conversation.send(value) if error is None else conversation.throw(error)
+            except StopIteration as stop:
+                return stop.value
+            phase = party._phase
+            try:
+                value, error = (yield event), None
+            except simpy.Interrupt:
+                return None  # the party crashed
+            except Exception as exc:  # a failed event: the conversation sees it at its yield
+                value, error = None, exc
 
     # -- running --------------------------------------------------------------------------
     def run(self, output=None) -> RunResult:
@@ -208,14 +247,14 @@ class Simulation:
         cls = type(msg)
         call = call_key(params)
         try:
-            b = self.bound(cls, call)
+            b = self._bound.get((cls, call)) or self.bound(cls, call)
             packed = b.encode(msg)
         except CodecError as exc:
             raise CodecError(f"{party.name}: {exc}") from None
         except AttributeError:
             raise CodecError(f"{party.name}: {msg!r} is not a message (declare its class with @message)") from None
         decoded = b.decode(packed.data, packed.nbits)
-        return Sent(decoded, cls.__name__, packed, len(codec.frame(cls, packed)), party.current_phase, call)
+        return Sent(decoded, cls.__name__, packed, len(b.frame(packed)), party._phase, call)
 
     def _send(self, party: Party, dst: str, msg, route: bool, params: dict | None) -> None:
         if dst not in self.parties:
@@ -236,7 +275,7 @@ class Simulation:
         if self.model.synchronous:
             self.model.enqueue(dst, Envelope(sent.msg, src, depth, seq, sent.call))
             return
-        delay, copies = self.transit(src, dst, nbits, sent.type_name, seq)
+        delay, copies = (0.0, 1) if self._instant else self.transit(src, dst, nbits, sent.type_name, seq)
         if delay == 0.0 and copies == 1:  # arrives now: no timeout event needed
             self._arrive(path, i + 1, sent, depth, seq)
             return
@@ -286,8 +325,9 @@ class Simulation:
             return
         party.crashed = True
         self.ledger.event("crash", self.env.now, party.name, party.name)
-        if party.process is not None and party.process.is_alive:
-            party.process.interrupt("crash")
+        for process in (party.process, *party.conversations):
+            if process is not None and process.is_alive:
+                process.interrupt("crash")
 
     def _public_stream(self, key) -> np.random.Generator:
         self._public_used = True

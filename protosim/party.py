@@ -25,7 +25,10 @@ _CALL, _DEPTH, _MSG = attrgetter("call"), attrgetter("depth"), attrgetter("msg")
 
 def call_key(params: dict | None) -> tuple:
     """Call parameters as a hashable, order-free key (``()`` for none)."""
-    return tuple(sorted(params.items())) if params else ()
+    if not params:
+        return ()
+    items = tuple(params.items())
+    return items if len(items) == 1 else tuple(sorted(items))
 
 
 class Envelope:
@@ -45,7 +48,7 @@ class Waiter:
     counted there, not appended one by one, and handed over when it is complete.
     """
 
-    __slots__ = ("types", "src", "call", "count", "got", "event", "group", "start")
+    __slots__ = ("types", "src", "call", "count", "got", "event", "group", "start", "order")
 
     def __init__(self, types, src, call: tuple, count: int | None):
         if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
@@ -55,6 +58,7 @@ class Waiter:
         self.event = None
         self.group = None  # a blackboard filter group, while the read waits in one
         self.start = 0  # how many posts that group had matched when this read joined it
+        self.order = 0  # when a recv started waiting: the earliest matching recv gets a message
 
     def matches(self, env: Envelope) -> bool:
         return (self.types is None or isinstance(env.msg, self.types)) and (self.src is None or env.src == self.src)
@@ -89,9 +93,11 @@ class Party:
         self.finished = False
         self._wait = None  # None, a description, or (verb, Waiter) rendered on demand
         self.process = None
+        self.conversations: list = []  # processes of conversations running side by side
         self._phase = ""
         self._inbox: list[Envelope] = []
-        self._waiters: list[Waiter] = []
+        self._waiters: dict[str | None, list[Waiter]] = {}  # waiting recvs by their src filter
+        self._recvs = 0  # recvs that have waited, for their order
         self.board_cursor = 0
         self.memory: dict[str, int] = {}
         self.passes = 0
@@ -101,12 +107,18 @@ class Party:
 
     @property
     def waiting_for(self) -> str | None:
-        """What this party's role waits for, e.g. ``"read(3 more of 5 SiteCount)"`` (None: nothing)."""
+        """What this party's role waits for, e.g. ``"read(3 more of 5 SiteCount)"`` (None: nothing).
+
+        Conversations run side by side (:meth:`concurrently`) each wait for their own recv;
+        the first three are named, then how many more.
+        """
         w = self._wait
-        if w is None or isinstance(w, str):
-            return w
-        verb, waiter = w
-        return waiter.describe(verb)
+        what = [] if w is None else [w if isinstance(w, str) else w[1].describe(w[0])]
+        what += [r.describe("recv") for r in sorted((r for rs in self._waiters.values() for r in rs),
+                                                    key=lambda r: r.order)]
+        if len(what) > 3:
+            what[3:] = [f"{len(what) - 3} more"]
+        return "; ".join(what) or None
 
     @waiting_for.setter
     def waiting_for(self, value: str | None) -> None:
@@ -150,31 +162,45 @@ class Party:
         With ``count=n`` it yields a list of the next n such messages, in one event.
         """
         w = Waiter(types, src, call_key(params), count)
-        i = 0
-        while w.missing and i < len(self._inbox):
-            if w.matches(self._inbox[i]):
-                w.got.append(self._inbox.pop(i))
-            else:
-                i += 1
-        if not w.missing:
-            return self._complete(w)
+        if self._inbox:
+            self._take_from_inbox(w)
+            if not w.missing:
+                return self._complete(w)
         w.event = self.sim.env.event()
-        self._waiters.append(w)
-        self._wait = ("recv", w)
+        self._recvs += 1
+        w.order = self._recvs
+        self._waiters.setdefault(src, []).append(w)
         return w.event
 
+    def _take_from_inbox(self, w: Waiter) -> None:
+        """Move the delivered messages ``w`` matches, oldest first, until it has enough."""
+        inbox, i = self._inbox, 0
+        while w.missing and i < len(inbox):
+            if w.matches(inbox[i]):
+                w.got.append(inbox.pop(i))
+            else:
+                i += 1
+
     def _deliver(self, env: Envelope) -> None:
-        for i, w in enumerate(self._waiters):
-            if w.matches(env):
-                w.got.append(env)
-                if not w.missing:
-                    del self._waiters[i]
-                    self._wait = None
-                    self._complete(w)
-                else:
-                    self._wait = ("recv", w)
-                return
-        self._inbox.append(env)
+        """Hand ``env`` to the earliest waiting recv it matches, or keep it in the inbox."""
+        first = None
+        for src in (env.src, None):
+            for i, w in enumerate(self._waiters.get(src, ())):
+                if w.matches(env):
+                    if first is None or w.order < first[2].order:
+                        first = (src, i, w)
+                    break
+        if first is None:
+            self._inbox.append(env)
+            return
+        src, i, w = first
+        w.got.append(env)
+        if len(w.got) == (w.count or 1):  # a waiting recv belongs to no blackboard group
+            waiting = self._waiters[src]
+            del waiting[i]
+            if not waiting:
+                del self._waiters[src]
+            self._complete(w)
 
     def _complete(self, w: Waiter, senders: bool = True):
         """Hand a satisfied waiter its message (or list of messages); returns its event.
@@ -215,6 +241,18 @@ class Party:
         if env.depth > self.depth:
             self.depth = env.depth
         env.msg.sender = env.src
+
+    # -- conversations side by side --------------------------------------------------------
+    def concurrently(self, conversations: Iterable):
+        """An event that runs ``conversations`` side by side and yields their return values.
+
+        Each conversation is a sub-protocol of this party (a generator using its verbs, as
+        for ``yield from``), e.g. one exchange per site: ``replies = yield
+        coord.concurrently(exchange(coord, j) for j in sites)``. Each runs as a process of
+        its own with its own phase (it starts in this one's). Causal depth is the party's:
+        what one conversation received precedes what any of them sends next.
+        """
+        return self.sim._concurrently(self, list(conversations))
 
     # -- blackboard -----------------------------------------------------------------------
     def post(self, msg, params: dict | None = None) -> None:

@@ -13,11 +13,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from .budget import Budget, BudgetCheck, format_figure
-from .ledger import BOARD
+from .ledger import BOARD, Columns
 from .result import FIGURES, RunResult
 
 MAX_ROWS = 20
@@ -148,35 +149,32 @@ class Diagram:
 
 def space_time(result: RunResult, cap: int = MAX_ARROWS) -> Diagram:
     """The diagram of ``result``'s events: a ``deliver`` event and its ``msg`` row make an arrow."""
-    events = result.events
-    times = {e[2] for e in events}
-    by_order = len(times) == 1
-    sent = {e[1]: (i, e) for i, e in enumerate(events) if e[0] == "msg"}
-    lanes = party_order({e[3] for e in events} | {e[4] for e in events})
+    c = result.columns()
+    names, at = c.names, c.at
+    by_order = len(c.time) > 0 and c.time.min() == c.time.max()
+    lanes = party_order({names[i] for i in np.union1d(c.src, c.dst).tolist()})
     lane = {name: i for i, name in enumerate(lanes)}
-    phases = phase_order(events)
+    phases = phase_order(c)
+    types = [names[i] for i in _first_seen(c.type[at]).tolist()]
     phase = {name: i for i, name in enumerate(phases)}
-    types = list(dict.fromkeys(e[5] for _, e in sent.values()))
     kind = {name: i for i, name in enumerate(types)}
-    arrows, lost, crashes, delivered = [], [], [], 0
 
-    def x(i, e):
-        return i if by_order else e[2]
+    def x(i):
+        return i if by_order else float(c.time[i])
 
-    for i, e in enumerate(events):
-        if e[0] == "crash":
-            crashes.append((x(i, e), lane[e[3]]))
-        elif e[0] in ("deliver", "drop", "partition") and e[1] in sent:
-            j, m = sent[e[1]]
-            arrow = (x(j, m), x(i, e), lane[m[3]], lane[m[4]], phase[m[9]], m[6], m[1], kind[m[5]])
-            if e[0] != "deliver":
-                if len(lost) < cap:
-                    lost.append(arrow + (e[0],))
-            else:
-                delivered += 1
-                if len(arrows) < cap:
-                    arrows.append(arrow)
-    return Diagram(lanes, phases, types, arrows, lost, crashes, by_order, min(times, default=0.0), delivered)
+    def arrow(i):  # event i delivers, drops or cuts message s, which event j sent
+        s = int(c.seq[i])
+        j = int(at[s])
+        return (x(j), x(i), lane[names[c.src[j]]], lane[names[c.dst[j]]], phase[names[c.phase[s]]], int(c.bits[s]),
+                s, kind[names[c.type[j]]])
+
+    arrival = c.of_kind("deliver", "drop", "partition") & (c.seq >= 0) & (c.seq < len(c.bits))
+    delivers = arrival & c.of_kind("deliver")
+    arrows = [arrow(i) for i in np.flatnonzero(delivers)[:cap].tolist()]
+    lost = [arrow(i) + (names[c.kind[i]],) for i in np.flatnonzero(arrival & ~delivers)[:cap].tolist()]
+    crashes = [(x(i), lane[names[c.src[i]]]) for i in np.flatnonzero(c.of_kind("crash")).tolist()]
+    start = float(c.time.min()) if len(c.time) else 0.0
+    return Diagram(lanes, phases, types, arrows, lost, crashes, bool(by_order), start, int(delivers.sum()))
 
 
 def party_order(names) -> list[str]:
@@ -185,9 +183,15 @@ def party_order(names) -> list[str]:
     return sorted(names, key=lambda n: (first.get(n, 2), [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", n)]))
 
 
-def phase_order(events) -> list[str]:
+def phase_order(columns: Columns) -> list[str]:
     """Phases in order of their first message; a phase's colour is its index here."""
-    return list(dict.fromkeys(e[9] for e in events if e[0] == "msg"))
+    return [columns.names[i] for i in _first_seen(columns.phase).tolist()]
+
+
+def _first_seen(codes: np.ndarray) -> np.ndarray:
+    """The distinct values of ``codes`` in order of their first occurrence."""
+    values, first = np.unique(codes, return_index=True)
+    return values[np.argsort(first)]
 
 
 def phase_color(index: int) -> str:
@@ -234,7 +238,7 @@ def _figure(width: float = 6.4, height: float = 3.6):
 def _bits_by_phase(result: RunResult):
     rows = result.by_phase
     fig, ax = _figure(height=max(2.4, 1.2 + 0.32 * min(len(rows), MAX_ROWS)))
-    order = phase_order(result.events)
+    order = phase_order(result.columns())
     items = sorted(rows.items(), key=lambda kv: -kv[1]["bits"])[:MAX_ROWS]
     bars = ax.barh([k or "(none)" for k, _ in items], [v["bits"] for _, v in items],
                    color=[phase_color(order.index(k)) for k, _ in items])
@@ -250,15 +254,18 @@ def _bits_by_phase(result: RunResult):
 def _bits_by_round(result: RunResult):
     """Bits per round (causal depth), stacked by phase."""
     fig, ax = _figure()
-    rounds = sorted(result.by_round)
-    order = phase_order(result.events)
-    stacks = {p: dict.fromkeys(rounds, 0) for p in order}
-    for e in result.events:
-        if e[0] == "msg":
-            stacks[e[9]][e[8]] += e[6]
+    c = result.columns()
+    rounds, round_of = np.unique(c.depth, return_inverse=True)
+    phase_ids = _first_seen(c.phase)
+    row_of = np.zeros(len(c.names), dtype=np.intp)
+    row_of[phase_ids] = np.arange(len(phase_ids))
+    stacks = np.zeros((len(phase_ids), len(rounds)), dtype=np.int64)
+    np.add.at(stacks, (row_of[c.phase], round_of), np.ascontiguousarray(c.bits))
+    order = [c.names[i] for i in phase_ids.tolist()]
+    rounds = rounds.tolist()
     bottom = [0] * len(rounds)
     for i, p in enumerate(order):
-        heights = [stacks[p][r] for r in rounds]
+        heights = stacks[i].tolist()
         label = (p or "(none)") if i < len(PHASE_COLORS) else ("other phases" if i == len(PHASE_COLORS) else None)
         ax.bar(rounds, heights, bottom=bottom, color=phase_color(i), label=label, width=0.8)
         bottom = [b + h for b, h in zip(bottom, heights)]
@@ -298,8 +305,6 @@ def _bits_by_party(result: RunResult):
 
 def _space_time(d: Diagram):
     """A static space-time diagram: arrows from (sent, src lane) to (arrived, dst lane)."""
-    import numpy as np
-
     n = len(d.lanes)
     fig, ax = _figure(width=10, height=max(3.0, min(14.0, 1.2 + 0.3 * n)))
     if d.arrows:

@@ -41,6 +41,8 @@ MAX_FRAME = 64 << 20
 """The largest frame (header, event or footer) a reader accepts, in bytes."""
 MAX_ARRAY_LEN = 1 << 20
 MAX_MAP_LEN = 1 << 16
+_WRITE_CHUNK = 4096
+"""Events packed in one call when writing."""
 
 _HEADER_KEYS = {"protosim": str, "protocol": str, "model": str, "seed": int, "params": dict, "scenario": (dict, type(None))}
 _FOOTER_KEYS = {
@@ -104,8 +106,7 @@ def write_trace(path: str | Path, result: RunResult) -> Path:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as out:
-            for frame in chain((header,), map(list, result.events)):
-                data = packer.pack(frame)
+            for data in chain((packer.pack(header),), _event_frames(packer, result.events)):
                 checksum.update(data)
                 out.write(data)
             # the checksum covers the header, every event and the footer without its checksum
@@ -119,6 +120,15 @@ def write_trace(path: str | Path, result: RunResult) -> Path:
             raise TraceError(f"cannot write the trace {str(path)!r}: {exc}") from None
         raise
     return path
+
+
+def _event_frames(packer: msgpack.Packer, events):
+    """The events' frames, back to back, packed a chunk at a time: a msgpack array is its
+    header followed by its items, so packing a list of events and dropping the header gives
+    exactly the frames of the events one by one."""
+    for start in range(0, len(events), _WRITE_CHUNK):
+        frames = events[start:start + _WRITE_CHUNK]
+        yield memoryview(packer.pack(frames))[len(packer.pack_array_header(len(frames))):]
 
 
 def plain(value: Any, where: str = "value") -> Any:

@@ -1,5 +1,6 @@
 """The kernel: deadlock and time-limit reports, seeded determinism, coins, crashes, errors."""
 
+import msgpack
 import numpy as np
 import pytest
 
@@ -7,6 +8,8 @@ from protosim import (
     COORDINATOR, CodecError, ConfigError, CoordinatorModel, Deadlock, ModelViolation, Simulation,
     TimeLimit, UInt, message, site,
 )
+from protosim import codec
+from protosim.party import call_key
 from protosim.registry import get_protocol
 
 
@@ -249,3 +252,175 @@ def test_call_parameters_missing_or_contradicting(parts):
     sim.spawn(COORDINATOR, contradict)
     with pytest.raises(ConfigError, match="call parameter s=9 contradicts the run's s=4"):
         sim.run()
+
+
+@message
+class Pair:
+    bits: UInt("a + b")
+
+
+def test_call_keys_are_order_free():
+    assert call_key(None) == call_key({}) == ()
+    assert call_key({"t": 3}) == (("t", 3),)
+    assert call_key({"b": 2, "a": 1}) == call_key({"a": 1, "b": 2}) == (("a", 1), ("b", 2))
+
+
+def test_call_parameters_in_any_order_share_a_bound_and_match(parts):
+    def ask(p):
+        for i in range(3):
+            p.send(site(0), Pair(i), params={"a": 2, "b": 3})
+        replies = yield p.recv(Pair, params={"b": 1, "a": 1}, count=3)
+        return [r.bits for r in replies]
+
+    def answer(p):
+        for _ in range(3):
+            msg = yield p.recv(Pair, src=COORDINATOR, params={"b": 3, "a": 2})
+            p.send(COORDINATOR, Pair(msg.bits % 4), params={"a": 1, "b": 1})
+
+    sim = Simulation(CoordinatorModel(), parts)
+    sim.spawn(site(0), answer)
+    result = sim.run(sim.spawn(COORDINATOR, ask))
+    assert result.output == [0, 1, 2]
+    assert [e[6] for e in result.events if e[0] == "msg"] == [5, 5, 5, 2, 2, 2]
+    assert set(sim._bound) == {(Pair, (("a", 2), ("b", 3))), (Pair, (("a", 1), ("b", 1)))}
+
+
+def test_messages_queued_before_a_recv_are_taken_oldest_first(parts):
+    def burst(p):
+        for i in range(5):
+            p.send(site(0), Token(i))
+        yield from ()
+
+    def late(p):
+        yield p.sleep(1.0)
+        first = yield p.recv(Token)
+        rest = yield p.recv(Token, src=COORDINATOR, count=4)
+        return [first.value] + [m.value for m in rest]
+
+    sim = Simulation(CoordinatorModel(), parts)
+    sim.spawn(COORDINATOR, burst)
+    assert sim.run(sim.spawn(site(0), late)).output == [0, 1, 2, 3, 4]
+
+
+def test_wire_bytes_are_the_msgpack_frames(parts):
+    def send(p):
+        p.send(site(0), Token(7))
+        yield from ()
+
+    sim = Simulation(CoordinatorModel(), parts)
+    sim.spawn(COORDINATOR, send)
+    result = sim.run()
+    row = next(e for e in result.events if e[0] == "msg")
+    packed = codec.bind(Token, sim.params).encode(Token(7))
+    assert row[7] == len(codec.frame(Token, packed)) == len(msgpack.packb([codec.message_tag(Token), packed.data]))
+
+
+# -- conversations side by side (Party.concurrently) ----------------------------------------
+
+
+def _echo(p):
+    """A site that answers each Token with value + 1, in phase "echo"."""
+    with p.phase("echo"):
+        while True:
+            got = yield p.recv(Token, src=COORDINATOR)
+            p.send(COORDINATOR, Token(got.value + 1))
+
+
+def _ask(p, dst, value, rounds):
+    """One conversation: ``rounds`` exchanges with ``dst`` in phase "ask/<dst>"."""
+    with p.phase(f"ask/{dst}"):
+        for _ in range(rounds):
+            p.send(dst, Token(value))
+            value = (yield p.recv(Token, src=dst)).value
+    return value
+
+
+def test_conversations_run_side_by_side_with_their_own_phases(parts):
+    def coord(p):
+        with p.phase("main"):
+            out = yield p.concurrently(_ask(p, site(i), 10 * i, rounds=i + 1) for i in range(4))
+            p.send(site(0), Token(0))  # the caller's phase is back
+        return out
+
+    sim = Simulation(CoordinatorModel(), parts)
+    for s in sim.sites:
+        sim.spawn(s, _echo)
+    result = sim.run(sim.spawn(COORDINATOR, coord))
+    assert result.output == [1, 12, 23, 34]
+    phases = {e[3]: set() for e in result.events if e[0] == "msg"}
+    for e in result.events:
+        if e[0] == "msg":
+            phases[e[3]].add(e[9])
+    assert phases[COORDINATOR] == {f"main/ask/{site(i)}" for i in range(4)} | {"main"}
+    # side by side, the rounds are the longest conversation's (4 exchanges: 8), then the last
+    # send and its echo; one after another they would add up to 2 * (1 + 2 + 3 + 4) + 2 = 22
+    assert result.rounds == 10
+    assert result.messages == 22
+
+
+def test_a_conversation_that_raises_raises_in_the_caller(parts):
+    def broken(p):
+        yield p.sleep(1.0)
+        raise RuntimeError("boom in a conversation")
+
+    def coord(p):
+        yield p.concurrently([_ask(p, site(0), 1, rounds=1), broken(p)])
+
+    sim = Simulation(CoordinatorModel(), parts)
+    sim.spawn(site(0), _echo)
+    with pytest.raises(RuntimeError, match="boom in a conversation") as info:
+        sim.run(sim.spawn(COORDINATOR, coord))
+    assert any("in coord's role coord" in note for note in info.value.__notes__)
+
+
+def test_deadlock_names_every_waiting_conversation(parts):
+    def silent(p):
+        yield p.recv(Token, src=COORDINATOR)
+
+    def coord(p):
+        yield p.concurrently(_ask(p, site(i), 1, rounds=1) for i in range(4))
+
+    sim = Simulation(CoordinatorModel(), parts)
+    for s in sim.sites:
+        sim.spawn(s, silent)
+    with pytest.raises(Deadlock) as info:
+        sim.run(sim.spawn(COORDINATOR, coord))
+    assert info.value.blocked[COORDINATOR] == (
+        "recv(Token from site0); recv(Token from site1); recv(Token from site2); 1 more")
+
+
+def test_a_crash_stops_every_conversation(parts):
+    def tick(p, dst):
+        for i in range(50):
+            yield p.sleep(1.0)
+            p.send(dst, Token(i))
+
+    def coord(p):
+        yield p.concurrently(tick(p, site(i)) for i in range(4))
+
+    sim = Simulation(CoordinatorModel(), parts, faults=[{"kind": "crash", "party": COORDINATOR, "at": 10.5}])
+    out = sim.spawn(COORDINATOR, coord)
+    with pytest.raises(Deadlock, match="the output party coord crashed"):
+        sim.run(out)
+    sent = [e for e in sim.ledger.events if e[0] == "msg"]
+    assert len(sent) == 4 * 10 and max(e[2] for e in sent) == 10.0
+
+
+def test_the_earliest_waiting_recv_gets_a_message(parts):
+    def coord(p):
+        specific = p.recv(Token, src=site(0))  # waits first
+        anyone = p.recv(Token)
+        got = yield p.concurrently([_wait(specific), _wait(anyone)])
+        return got
+
+    def _wait(event):
+        return (yield event).value
+
+    def talk(p, value):
+        yield p.sleep(value)
+        p.send(COORDINATOR, Token(value))
+
+    sim = Simulation(CoordinatorModel(), parts)
+    sim.spawn(site(0), talk, 1)
+    sim.spawn(site(1), talk, 2)
+    assert sim.run(sim.spawn(COORDINATOR, coord)).output == [1, 2]

@@ -90,7 +90,7 @@ class MPCModel(Model):
         duration = 0.0
         now = sim.env.now
         for dst, env in queue:
-            bits = sim.ledger.events[env.seq][6]
+            bits = sim.ledger.message_bits(env.seq)
             delay, copies = sim.transit(env.src, dst, bits, type(env.msg).__name__, env.seq)
             if sim.parties[dst].crashed:
                 sim.ledger.event("drop", now, env.src, dst, type(env.msg).__name__, env.seq)

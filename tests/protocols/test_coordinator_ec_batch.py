@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from protocols.euclidean.coordinator import (
+from protocols.primitives.ec_batch import (
     _Thresholds,
     ec_batch_params,
     ec_batch_receiver,
