@@ -21,13 +21,7 @@ import numpy as np
 
 from protosim import Bool, ConfigError, UInt, Vector, message
 
-from .efficient_communication import (
-    SEARCHES,
-    ECParams,
-    _eps_fraction,
-    _largest_exponent,
-    _Powers,
-)
+from .efficient_communication import ECParams, _Powers, ec_params
 from .greater_than import (
     GT_ERROR,
     VARIANTS,
@@ -187,29 +181,9 @@ def hpgt_batch(party, peer: str, values: np.ndarray, b: int, delta: float, *, al
     return np.array([0, -1, 1], np.int8)[votes.argmax(axis=0)]
 
 
-@functools.lru_cache(maxsize=256)
-def _exponent_cap(Delta: int, eps: Fraction) -> int:
-    return _largest_exponent(Delta, eps)
-
-
 def ec_batch_params(d: int, l: int, Delta: int, eps, delta: float, exponent_search: str = "binary") -> ECParams:
-    """Algorithm 15's public parameters, as ``ec_params`` computes them (Q cached per (Δ, ε))."""
-    if exponent_search not in SEARCHES:
-        raise ConfigError(f"exponent_search: expected one of {', '.join(SEARCHES)}, got {exponent_search!r}")
-    for name, v, low in (("d", d, 1), ("l", l, 0), ("Delta", Delta, 1)):
-        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
-            raise ConfigError(f"{name}: must be an integer >= {low}, got {v!r}")
-    if not (isinstance(delta, (int, float)) and not isinstance(delta, bool) and 0 < delta < 1):
-        raise ConfigError(f"delta: must be a probability in (0, 1), got {delta!r}")
-    d, l, Delta = int(d), int(l), int(Delta)
-    f = _eps_fraction(eps)
-    Q = _exponent_cap(Delta, f)
-    binary = Q.bit_length()
-    probes = binary if exponent_search == "binary" else (Q + 1).bit_length() + binary
-    C = math.ceil(math.log2(l + 1)) + 1 + 1 + probes + 1
-    P = ECParams(d=d, l=l, Delta=Delta, eps=f, delta=float(delta), Q=Q, exponent_search=exponent_search,
-                 b=(2 * Delta + 2).bit_length(), calls_per_coordinate=C, delta_prime=float(delta) / (d * C),
-                 rank_bits=max(1, (l + 1).bit_length()), exp_bits=max(1, (Q + 1).bit_length()))
+    """Algorithm 15's public parameters (``ec_params``), refusing operands beyond uint64."""
+    P = ec_params(d, l, Delta, eps, delta, exponent_search)
     if P.b > MAX_BATCH_B:
         raise ConfigError(f"Delta: {Delta} needs b = {P.b} bits per comparison; the batched "
                           f"EFFICIENTCOMMUNICATION supports 2Δ+2 < 2^{MAX_BATCH_B}")

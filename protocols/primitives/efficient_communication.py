@@ -66,6 +66,7 @@ Choices where the paper is silent:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -125,6 +126,7 @@ def _eps_fraction(eps) -> Fraction:
     return f
 
 
+@functools.lru_cache(maxsize=256)
 def _largest_exponent(Delta: int, eps: Fraction) -> int:
     """Q = max{q >= 0 : (1+ε)^q <= Δ}, exactly."""
     a, c = (1 + eps).numerator, (1 + eps).denominator
