@@ -125,11 +125,13 @@ def main(argv=None) -> list[dict]:
         from protosim import fit_exponent
 
         xs = [r["s"] for r in done]
-        wall = fit_exponent(xs, [r["wall_s"] for r in done]).exponents["x"]
-        mem = fit_exponent(xs, [r["peak_rss"] for r in done]).exponents["x"]
-        line = f"fitted exponents in s: wall time {wall:.2f} (target <= 1), peak RSS {mem:.2f}"
+        def exponent(key):
+            return fit_exponent(xs, [r[key] for r in done]).exponents["x"]
+
+        line = (f"fitted exponents in s: wall time {exponent('wall_s'):.2f} (target <= 1), CPU time "
+                f"{exponent('cpu_s'):.2f}, messages {exponent('messages'):.2f}, peak RSS {exponent('peak_rss'):.2f}")
         if all(r["run_memory"] and r["run_memory"] > 0 for r in done):
-            line += f", run memory {fit_exponent(xs, [r['run_memory'] for r in done]).exponents['x']:.2f}"
+            line += f", run memory {exponent('run_memory'):.2f}"
         print(line)
     else:
         print("fitted exponents: need at least 3 completed sizes")
