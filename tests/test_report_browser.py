@@ -32,10 +32,12 @@ PROBE = """<script>
   box.dispatchEvent(new MouseEvent("mousemove", {clientX: r.left + x, clientY: r.top + y, bubbles: true}));
   var tip = document.getElementById("diagram-tip");
   document.documentElement.setAttribute("data-probe-tip", tip.hidden ? "hidden" : tip.textContent);
+  // The page redraws on its next animation frame; a headless dump may come before any frame
+  // (it did under load), so frames run at once here and the redraw is read right after the click.
+  window.requestAnimationFrame = function (f) { f(performance.now()); return 0; };
+  document.documentElement.setAttribute("data-probe-before", document.getElementById("diagram-window").textContent);
   document.getElementById("zoom-in").click();
-  requestAnimationFrame(function () {
-    document.documentElement.setAttribute("data-probe-window", document.getElementById("diagram-window").textContent);
-  });
+  document.documentElement.setAttribute("data-probe-window", document.getElementById("diagram-window").textContent);
 })();
 </script>
 </body>"""
@@ -80,3 +82,4 @@ def test_hover_shows_the_bits_and_zoom_redraws(tmp_path):
     assert attrs["data-diagram"].startswith("ok:"), attrs["data-diagram"]
     assert re.search(r"#\d+ Ask: coord → site\d+\s*8 bits · phase ask", attrs["data-probe-tip"]), attrs["data-probe-tip"]
     assert "arrows drawn" in attrs["data-probe-window"]
+    assert attrs["data-probe-window"] != attrs["data-probe-before"], "zooming in did not redraw the window"
