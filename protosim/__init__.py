@@ -6,7 +6,7 @@ dataclasses declared with :func:`message` whose fields carry bit codes.
 """
 
 from .budget import Budget, BudgetCheck, Fit, assert_budget, fit_exponent, fit_exponents
-from .codec import Bits, Bool, Delta, Float64, Gamma, Opt, Signed, UInt, Vector, message
+from .codec import Bits, Bool, Delta, Float32, Float64, Gamma, Opt, Signed, UInt, Vector, message
 from .errors import CodecError, ConfigError, Deadlock, ModelViolation, ProtosimError, TimeLimit, TraceError
 from .kernel import Simulation
 from .models import (
@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "COORDINATOR", "Bits", "BlackboardModel", "Bool", "Budget", "BudgetCheck", "CodecError", "ConfigError",
-    "CoordinatorModel", "Deadlock", "Delta", "Fit", "Float64", "Gamma", "GraphModel", "MPCModel",
+    "CoordinatorModel", "Deadlock", "Delta", "Fit", "Float32", "Float64", "Gamma", "GraphModel", "MPCModel",
     "ModelViolation", "Network", "Opt", "Param", "Party", "ProtosimError", "RunResult", "Signed",
     "Simulation", "StreamingModel", "TimeLimit", "TraceError", "UInt", "Vector", "assert_budget",
     "fit_exponent", "fit_exponents", "machine", "message", "protocol", "read_trace", "replay", "site",

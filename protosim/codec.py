@@ -42,7 +42,7 @@ from .errors import CodecError
 from .expr import Expr, ExprError
 
 __all__ = [
-    "Bits", "Bool", "Bound", "Code", "Delta", "Float64", "Gamma", "Opt", "Packed", "Signed",
+    "Bits", "Bool", "Bound", "Code", "Delta", "Float32", "Float64", "Gamma", "Opt", "Packed", "Signed",
     "UInt", "Vector", "bind", "decode", "encode", "frame", "message", "message_tag",
     "message_type", "message_types", "unframe",
 ]
@@ -54,6 +54,8 @@ _WINDOW = 1 << 16
 """Bits searched at once for variable-length codewords (pointer-jumping tables stay in cache)."""
 
 _DOUBLE = struct.Struct(">d")
+_SINGLE = struct.Struct(">f")
+_DWORD = struct.Struct(">I")
 _QWORD = struct.Struct(">Q")
 _U64 = (1 << 64) - 1
 
@@ -587,6 +589,44 @@ class _FloatB(_Atom):
     def unpack(self, r, p, m):
         r.need(p + 64 * m)
         return r.uints(p, m, 64).view(np.float64), p + 64 * m
+
+
+class _Float32B(_Atom):
+    """IEEE-754 single precision: a value is rounded to the nearest float32 (as numpy's
+    ``astype(np.float32)``), which is what the receiver gets; a finite value beyond
+    float32's range is refused, inf and NaN pass."""
+
+    __slots__ = ()
+    dtype = np.float32
+
+    def __init__(self):
+        self.label, self.need, self.min_bits = "Float32()", f"a number with |v| <= {_F32_MAX:.8g} (or inf, nan)", 32
+
+    def enc(self, v):
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
+            try:
+                return _DWORD.unpack(_SINGLE.pack(float(v)))[0], 32
+            except OverflowError:  # a finite value beyond float32 (or an int beyond float64)
+                pass
+        raise _misfit(v, self.label, self.need)
+
+    def dec(self, r, p):
+        return _SINGLE.unpack(_DWORD.pack(r.uint(p, 32)))[0], p + 32
+
+    def pack(self, a, shape):
+        if a.dtype.kind in "fiu":
+            with np.errstate(over="ignore"):
+                single = a.astype(">f4")
+            if not (np.isinf(single) & np.isfinite(a)).any():
+                return _from_bytes(single.tobytes(), 32 * len(a))
+        return _pack_each(self, a, shape)  # converts, or raises the first value's misfit
+
+    def unpack(self, r, p, m):
+        r.need(p + 32 * m)
+        return r.uints(p, m, 32).astype(np.uint32).view(np.float32), p + 32 * m
+
+
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
 class _BitAtom(_Atom):
@@ -1210,6 +1250,18 @@ class Float64(Code):
         return _FloatB()
 
 
+class Float32(Code):
+    """An IEEE-754 single, 32 bits: values are rounded to the nearest float32 when encoded."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Float32()"
+
+    def _bind(self, params, where):
+        return _Float32B()
+
+
 class Bool(Code):
     """One bit."""
 
@@ -1293,7 +1345,7 @@ def _code_of(x, where: str) -> Code:
         raise CodecError(f"{where}: write {x.__name__}(...), an instance, not the class {x.__name__}")
     raise CodecError(
         f"{where}: {x!r} is not a bit code "
-        "(UInt, Gamma, Delta, Signed, Bits, Float64, Bool, Opt, Vector or a @message class)"
+        "(UInt, Gamma, Delta, Signed, Bits, Float32, Float64, Bool, Opt, Vector or a @message class)"
     )
 
 

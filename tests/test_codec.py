@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from protosim import codec
 from protosim.codec import (
-    Bits, Bool, Delta, Float64, Gamma, Opt, Signed, UInt, Vector, bind, decode, encode, frame,
+    Bits, Bool, Delta, Float32, Float64, Gamma, Opt, Signed, UInt, Vector, bind, decode, encode, frame,
     message, message_tag, message_type, message_types, unframe,
 )
 from protosim.errors import CodecError
@@ -181,6 +181,20 @@ def test_float64_is_bit_exact():
         assert (out.v.view(np.uint64) == arr.view(np.uint64)).all()
 
 
+def test_float32_rounds_to_nearest_and_refuses_overflow():
+    # 1.1 is not a float32: it is sent as the nearest one (0x3F8CCCCD), on both paths.
+    assert code_bits(Float32(), 1.1) == f"{0x3F8CCCCD:032b}"
+    values = np.array([1.1, -0.0, 3.4028235e38, np.inf, -np.inf, 1e-46, 2.5] * 20)
+    out, packed = round_trip(one_field(Vector(Float32()))(values))
+    assert packed.nbits == 15 + 32 * len(values) and out.v.dtype == np.float32  # the length: gamma(141), 15 bits
+    assert (out.v.view(np.uint32) == values.astype(np.float32).view(np.uint32)).all()
+    for bad in (3.5e38, -1e39, 10**400, True, "1.0"):
+        with pytest.raises(CodecError, match=r"Probe.v: value .* does not fit Float32\(\)"):
+            encode(one_field(Float32())(bad), PARAMS)
+    with pytest.raises(CodecError, match=r"Probe.v\[21\]: value 4e\+38 does not fit Float32"):
+        encode(one_field(Vector(Float32()))([1.0] * 21 + [4e38] + [1.0] * 40), PARAMS)
+
+
 def test_decoded_types_and_shapes():
     def dec(code, value):
         return round_trip(one_field(code)(value))[0].v
@@ -271,6 +285,7 @@ def _atoms():
         st.integers(-3, 3).map(lambda b: (Delta(b), st.integers(b, b + 2**80))),
         st.just((Signed(), st.integers(-(2**80), 2**80))),
         st.just((Float64(), st.floats())),
+        st.just((Float32(), st.floats(width=32))),
         st.just((Bool(), st.booleans())),
         st.integers(0, 12).map(lambda n: (Bits(n), st.lists(st.integers(0, 1), min_size=n, max_size=n))),
     )
@@ -308,6 +323,7 @@ _NUMERIC = [  # (code, numpy dtype of the values, element strategy within 64 bit
     (Delta(base=-7), np.int64, st.integers(-7, 2**20)),
     (Signed(), np.int64, st.integers(-(2**63) + 1, 2**63 - 1) | st.integers(-50, 50)),
     (Float64(), np.float64, st.floats()),
+    (Float32(), np.float32, st.floats(width=32)),
     (Bool(), bool, st.booleans()),
 ]
 
