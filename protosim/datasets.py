@@ -142,15 +142,17 @@ def _seed32(seed: int) -> int:
 # -- generators ---------------------------------------------------------------------------
 
 
-def _gaussian_mixture(seed, *, n, d, k, std, box, random_covariance):
+def _gaussian_mixture(seed, *, n, d, k, std, box, random_covariance, equal_sizes):
     n, d = _int("n", n), _int("d", d)
     k = _k_at_most_n(k, n)
     std, box = _float("std", std), _float("box", box)
-    if not isinstance(random_covariance, bool):
-        raise ConfigError(f"dataset.random_covariance: must be true or false, got {random_covariance!r}")
+    for key, value in (("random_covariance", random_covariance), ("equal_sizes", equal_sizes)):
+        if not isinstance(value, bool):
+            raise ConfigError(f"dataset.{key}: must be true or false, got {value!r}")
     rng = np.random.default_rng(seed)
     means = rng.uniform(-box, box, size=(k, d))
-    labels = rng.integers(0, k, size=n)
+    # each point's component: uniform at random, or a shuffled floor(n/k) or ceil(n/k) each
+    labels = rng.permutation(np.arange(n) % k) if equal_sizes else rng.integers(0, k, size=n)
     Z = rng.standard_normal((n, d))
     if random_covariance:
         # Cov_c = std² · Q diag(λ) Qᵀ with Q a random rotation and λ uniform in [0.25, 1.75].
@@ -272,9 +274,10 @@ def _labels(column: np.ndarray) -> np.ndarray:
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in [
-        DatasetSpec("gaussian_mixture", "n points from k Gaussians, means uniform in [-box, box]^d, seeded",
+        DatasetSpec("gaussian_mixture", "n points from k Gaussians, means uniform in [-box, box]^d, seeded; "
+                    "equal_sizes: every component gets floor(n/k) or ceil(n/k) points",
                     {"n": _REQUIRED, "d": _REQUIRED, "k": _REQUIRED, "std": 1.0, "box": 10.0,
-                     "random_covariance": False}, _gaussian_mixture),
+                     "random_covariance": False, "equal_sizes": False}, _gaussian_mixture),
         DatasetSpec("blobs", "scikit-learn make_blobs: k isotropic Gaussian blobs in [-box, box]^d",
                     {"n": _REQUIRED, "d": _REQUIRED, "k": _REQUIRED, "std": 1.0, "box": 10.0}, _blobs),
         DatasetSpec("digits", "scikit-learn handwritten digits, 1797 x 64 with labels; n takes a prefix",

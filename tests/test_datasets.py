@@ -25,7 +25,22 @@ def test_gaussian_mixture_seeded_and_labelled():
     assert np.abs(a.X).max() < 51
     for lab in np.unique(a.labels):  # tight clusters around their means
         assert a.X[a.labels == lab].std(axis=0).max() < 0.2
-    assert a.params == {"n": 500, "d": 3, "k": 4, "std": 0.1, "box": 50, "random_covariance": False}
+    assert a.params == {"n": 500, "d": 3, "k": 4, "std": 0.1, "box": 50, "random_covariance": False,
+                        "equal_sizes": False}
+
+
+def test_gaussian_mixture_equal_sizes():
+    spec = {"name": "gaussian_mixture", "n": 1003, "d": 2, "k": 4, "std": 0.1, "equal_sizes": True}
+    a = make_dataset(spec, seed=1)
+    check_shape(a, 1003, 2)
+    assert sorted(np.bincount(a.labels, minlength=4).tolist()) == [250, 251, 251, 251]
+    assert np.array_equal(a.X, make_dataset(spec, seed=1).X)
+    assert not np.array_equal(a.labels[:50], np.arange(50) % 4)  # shuffled, not in blocks
+    random = make_dataset({**spec, "equal_sizes": False}, seed=1)  # the same means either way
+    for lab in range(4):
+        assert np.allclose(a.X[a.labels == lab].mean(axis=0), random.X[random.labels == lab].mean(axis=0), atol=0.05)
+    with pytest.raises(ConfigError, match=r"dataset.equal_sizes: must be true or false, got 'yes'"):
+        make_dataset({**spec, "equal_sizes": "yes"}, seed=1)
 
 
 def test_gaussian_mixture_random_covariance():
