@@ -1210,16 +1210,24 @@ class Delta(Code):
         return _DeltaB(self.base)
 
 
-class Signed(Code):
+class _Plain(Code):
+    """A code without parameters: its atom, and its class name as its repr."""
+
+    __slots__ = ()
+    _atom: type
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def _bind(self, params, where):
+        return self._atom()
+
+
+class Signed(_Plain):
     """Any integer: zigzag (0, -1, 1, -2, ... -> 0, 1, 2, 3, ...), then gamma(z + 1)."""
 
     __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "Signed()"
-
-    def _bind(self, params, where):
-        return _SignedB()
+    _atom = _SignedB
 
 
 class Bits(Code):
@@ -1238,40 +1246,25 @@ class Bits(Code):
         return _BlockB(_BitAtom(f"Bits({n})"), n, (), (f"Bits({n})",))
 
 
-class Float64(Code):
+class Float64(_Plain):
     """An IEEE-754 double, 64 bits, bit-exact (outside the theory's accounting)."""
 
     __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "Float64()"
-
-    def _bind(self, params, where):
-        return _FloatB()
+    _atom = _FloatB
 
 
-class Float32(Code):
+class Float32(_Plain):
     """An IEEE-754 single, 32 bits: values are rounded to the nearest float32 when encoded."""
 
     __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "Float32()"
-
-    def _bind(self, params, where):
-        return _Float32B()
+    _atom = _Float32B
 
 
-class Bool(Code):
+class Bool(_Plain):
     """One bit."""
 
     __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "Bool()"
-
-    def _bind(self, params, where):
-        return _BoolB()
+    _atom = _BoolB
 
 
 class Opt(Code):
