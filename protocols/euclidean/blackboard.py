@@ -191,8 +191,9 @@ CORESET_PARAMS = {
 
 
 @dataclass
-class Config:
-    """Every public quantity of a run (derived ones are added to sim.params for the codes)."""
+class GridConfig:
+    """What every clustering run on the grid knows publicly: s, n, d, k, z, the grid
+    (log2Delta, grid_lo, grid_step) and N = ceil(oversample·k) sampled centers."""
 
     s: int
     n: int
@@ -203,6 +204,23 @@ class Config:
     grid_lo: float
     grid_step: float
     N: int
+
+
+def grid_config(sim, params: dict) -> dict:
+    """The :class:`GridConfig` fields of a run; refuses a run without points."""
+    p = sim.params
+    n, s, d = int(p["n"]), int(p["s"]), int(p["d"])
+    if n < 1:
+        raise ConfigError("data: the sites hold no points (n = 0); clustering needs n >= 1")
+    return {"s": s, "n": n, "d": d, "k": params["k"], "z": float(params["z"]), "log2Delta": params["log2Delta"],
+            "grid_lo": params["grid_lo"], "grid_step": params["grid_step"],
+            "N": max(1, math.ceil(params["oversample"] * params["k"]))}
+
+
+@dataclass
+class Config(GridConfig):
+    """Every public quantity of a blackboard run (derived ones are added to sim.params for the codes)."""
+
     mu: float
     delta: float
     L1_N: int
@@ -222,18 +240,13 @@ class Config:
 def make_config(sim, params: dict, coreset: bool = False) -> Config:
     """Validate and derive the public parameters; writes L1_N (and ce_width) into sim.params."""
     p = sim.params
-    n, s, d = int(p["n"]), int(p["s"]), int(p["d"])
-    if n < 1:
-        raise ConfigError("data: the sites hold no points (n = 0); clustering needs n >= 1")
+    grid = grid_config(sim, params)
+    n = grid["n"]
     if not params["mu"] > 4:
         raise ConfigError(f"protocol.params.mu: must be > 4 (L1SAMPLING uses λ = μ/4 > 1), got {params['mu']!r}")
     delta = params["delta"] or 1.0 / max(2.0, math.log2(n)) ** 2
     l1 = l1_parameters(params["mu"], delta)
-    cfg = Config(
-        s=s, n=n, d=d, k=params["k"], z=float(params["z"]), log2Delta=params["log2Delta"],
-        grid_lo=params["grid_lo"], grid_step=params["grid_step"],
-        N=max(1, math.ceil(params["oversample"] * params["k"])), mu=params["mu"], delta=delta, L1_N=l1["N"],
-    )
+    cfg = Config(**grid, mu=params["mu"], delta=delta, L1_N=l1["N"])
     z = cfg.z
     cfg.cost_unit = 1.0 if float(z).is_integer() and int(z) % 2 == 0 else 1.0 / 16
     p["L1_N"] = cfg.L1_N

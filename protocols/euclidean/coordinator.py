@@ -152,7 +152,7 @@ from ..primitives.jl import KINDS, IdentityJL, _plan, jl_coordinator, jl_site
 from ..primitives.lazy_sampling import SampleReply, site_answers
 from ..primitives.power_approx import power_approx
 from ..primitives.sensitivity import coreset_size, sensitivities, sensitivity_sampling
-from .blackboard import SensTotal, evaluate, to_grid
+from .blackboard import GridConfig, SensTotal, evaluate, grid_config, to_grid
 
 __all__ = [
     "CENTER",
@@ -286,18 +286,9 @@ COORD_PARAMS = {
 
 
 @dataclass
-class CoordConfig:
-    """Every public quantity of a run (derived ones are added to the run's parameters)."""
+class CoordConfig(GridConfig):
+    """Every public quantity of a coordinator run (derived ones are added to the run's parameters)."""
 
-    s: int
-    n: int
-    d: int
-    k: int
-    z: float
-    log2Delta: int
-    grid_lo: float
-    grid_step: float
-    N: int
     eps: float
     m: int
     m_local: int
@@ -336,14 +327,12 @@ def make_config(sim, params: dict) -> CoordConfig:
     """Validate and derive the public parameters (before any message); writes the derived
     ones into ``sim.params`` for codes and budgets."""
     p = sim.params
-    n, s, d = int(p["n"]), int(p["s"]), int(p["d"])
-    if n < 1:
-        raise ConfigError("data: the sites hold no points (n = 0); clustering needs n >= 1")
-    k, z, eps = params["k"], float(params["z"]), params["eps"]
+    grid = grid_config(sim, params)
+    n, s, d, k, z, N = (grid[key] for key in ("n", "s", "d", "k", "z", "N"))
+    eps = params["eps"]
     variant = _choice(params, "gt_variant", VARIANTS)
     search = _choice(params, "exponent_search", SEARCHES)
     jl_kind = _choice(params, "jl_kind", KINDS)
-    N = max(1, math.ceil(params["oversample"] * k))
     m = params["m"] or coreset_size(k, eps, z, params["c_m"])
     m_local = params["m_local"] or coreset_size(k, eps / 2, z, params["c_m"])
     eps_prime = params["eps_prime"] or eps_prime_upload(eps, z, params["alpha"])
@@ -362,8 +351,7 @@ def make_config(sim, params: dict) -> CoordConfig:
     except ConfigError as exc:
         raise ConfigError(f"protocol.params.jl_d_prime: {exc}") from None
     cfg = CoordConfig(
-        s=s, n=n, d=d, k=k, z=z, log2Delta=params["log2Delta"], grid_lo=params["grid_lo"],
-        grid_step=params["grid_step"], N=N, eps=eps, m=m, m_local=m_local, eps_prime=eps_prime,
+        **grid, eps=eps, m=m, m_local=m_local, eps_prime=eps_prime,
         eps_prime_b=eps_prime_b, delta=delta, variant=variant, gt_error=params["gt_error"],
         explicit=params["explicit"], search=search, jl_kind=jl_kind, jl_d_prime=d_prime or None,
         jl_ratio=params["jl_ratio"], jl_delta=params["jl_delta"], n_points=n_points,

@@ -23,14 +23,19 @@ code runs on a graph (every hop charged). Registered as ``coord_naive_adaptive``
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import numpy as np
 
-from protosim import COORDINATOR, ConfigError, Param, protocol
+from protosim import COORDINATOR, Param, protocol
 
-from .blackboard import BICRITERIA_PARAMS, Local, SiteCount, evaluate, to_grid
+from .blackboard import (
+    BICRITERIA_PARAMS,
+    GridConfig,
+    Local,
+    SiteCount,
+    evaluate,
+    grid_config,
+    to_grid,
+)
 from .coordinator import CENTER, DONE, SAMPLE, Step
 from .naive import ClearPoint, ExactCost, GridPoint
 
@@ -104,22 +109,10 @@ NAIVE_COORD_PARAMS = {
 }
 
 
-@dataclass
-class NaiveConfig:
-    k: int
-    z: float
-    log2Delta: int
-    grid_lo: float
-    grid_step: float
-    N: int
-
-
-def make_config(sim, params: dict) -> NaiveConfig:
-    if int(sim.params["n"]) < 1:
-        raise ConfigError("data: the sites hold no points (n = 0); clustering needs n >= 1")
-    N = max(1, math.ceil(params["oversample"] * params["k"]))
-    sim.params["N"] = N
-    return NaiveConfig(params["k"], float(params["z"]), params["log2Delta"], params["grid_lo"], params["grid_step"], N)
+def make_config(sim, params: dict) -> GridConfig:
+    cfg = GridConfig(**grid_config(sim, params))
+    sim.params["N"] = cfg.N
+    return cfg
 
 
 @protocol("coord_naive_adaptive", models=("coordinator", "graph"), params=NAIVE_COORD_PARAMS, evaluate=evaluate,
