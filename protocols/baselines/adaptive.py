@@ -44,7 +44,7 @@ import numpy as np
 
 from protosim import COORDINATOR, Bool, ConfigError, Param, message, protocol, site
 
-from ..euclidean.blackboard import PickSite, SiteCount
+from ..euclidean.blackboard import PickSite, SiteCount, read_each
 from ..primitives.jl import jl_coordinator, jl_site
 from .common import (
     EAS,
@@ -56,7 +56,6 @@ from .common import (
     evaluate,
     f32,
     from_f32,
-    read_each,
     to_f32,
 )
 

@@ -322,14 +322,3 @@ def run(name: str, model, parts, seed: int = 0, network=None, **params):
 def gamma_bits(x: int) -> int:
     """Bits of Elias gamma of x >= 1: 2·floor(log2 x) + 1."""
     return 2 * int(x).bit_length() - 1
-
-
-def read_each(party, cls, senders: list[int], params: dict | None = None):
-    """Read one post of ``cls`` from each site index in ``senders`` (any order): {index: message}."""
-    out = {}
-    for _ in range(len(senders)):
-        msg = yield party.read(cls, params=params)
-        out[int(msg.sender[4:])] = msg
-    if sorted(out) != sorted(senders):
-        raise RuntimeError(f"{party.name}: expected {cls.__name__} from sites {sorted(senders)}, got {sorted(out)}")
-    return out

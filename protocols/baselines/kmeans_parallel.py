@@ -31,7 +31,7 @@ import numpy as np
 
 from protosim import COORDINATOR, ConfigError, Gamma, Param, Vector, message, protocol
 
-from ..euclidean.blackboard import PickSite, SiteCount
+from ..euclidean.blackboard import PickSite, SiteCount, read_each
 from .adaptive import Local, SampleCall
 from .common import (
     F32,
@@ -45,7 +45,6 @@ from .common import (
     kmeans_on,
     points_msg,
     points_of,
-    read_each,
     to_f32,
 )
 

@@ -54,7 +54,7 @@ import numpy as np
 
 from protosim import ConfigError, Gamma, Param, UInt, Vector, message, protocol
 
-from ..euclidean.blackboard import SiteCount, to_grid
+from ..euclidean.blackboard import SiteCount, read_each, to_grid
 from .common import (
     Points32,
     check_k,
@@ -62,7 +62,6 @@ from .common import (
     kmeans_on,
     points_msg,
     points_of,
-    read_each,
 )
 
 

@@ -449,7 +449,7 @@ def _index(sender: str) -> int:
     return int(sender[4:])
 
 
-def _read_each(party, cls, senders: list[int], params: dict | None = None):
+def read_each(party, cls, senders: list[int], params: dict | None = None):
     """Read one post of ``cls`` from each of ``senders`` (any order); returns {site index: message}.
 
     One read event for all of them. The dict is built once per run for all the parties
@@ -520,7 +520,7 @@ def initialization(party, cfg: Config, local: Local | None):
     with party.phase("initialization"):
         if local is not None:
             party.post(SiteCount(n=local.n))
-        counts = yield from _read_each(party, SiteCount, list(range(s)))
+        counts = yield from read_each(party, SiteCount, list(range(s)))
         sizes = party.shared(("bb_sizes", _ids(counts)), lambda: np.array([counts[i].n for i in range(s)], dtype=np.int64))
         if local is None:
             party.post(PickSite(site=int(party.rng.choice(s, p=sizes / sizes.sum()))))
@@ -533,7 +533,7 @@ def initialization(party, cfg: Config, local: Local | None):
             local.add_centers([x])
             if local.n:
                 party.post(CostExp(v=_power_field(local.D)))
-        exps = yield from _read_each(party, CostExp, nonempty)
+        exps = yield from read_each(party, CostExp, nonempty)
 
     def fields():
         v = np.zeros(s, np.int64)
@@ -551,7 +551,7 @@ def _update_round(party, cfg: Config, board: Board, local: Local | None):
         if local is not None and local.index in posting:
             new = _power_field(local.D)
             party.post(Update(drop=int(board.v[local.index] - new)))
-        drops = yield from _read_each(party, Update, active)
+        drops = yield from read_each(party, Update, active)
 
     def apply():
         v = board.v.copy()
@@ -601,7 +601,7 @@ def algorithm_10(party, cfg: Config, local: Local | None):
                 with party.phase("l1"):  # line 12
                     if local is not None and local.index in distinct:
                         party.post(reply_for(local.D, float(D_tilde[local.index]), cfg.lam))
-                    got = yield from _read_each(party, L1Reply, distinct)
+                    got = yield from read_each(party, L1Reply, distinct)
                 update = party.shared(
                     ("bb_l1", id(batch), id(board.v), _ids(got), cfg.mu, cfg.L1_N),
                     lambda l1_sites=l1_sites, D_tilde=D_tilde, got=got: l1_decision(
@@ -677,7 +677,7 @@ def algorithm_13(party, cfg: Config, board: Board, local: Local | None, decode: 
                 mu = sensitivities(local.cost_x, center, size_est, cost_est, cfg.k)
                 total = float(mu.sum())
                 party.post(SensTotal(e=power_approx(total, 2.0)))
-            totals = yield from _read_each(party, SensTotal, nonempty)
+            totals = yield from read_each(party, SensTotal, nonempty)
             a_hat = party.shared(("bb_ahat", cfg.s, _ids(totals)), lambda: _totals(totals, cfg.s))
             if local is None:  # line 8
                 party.post(SiteSamples(m=party.rng.multinomial(cfg.m, a_hat / a_hat.sum())))
@@ -693,7 +693,7 @@ def algorithm_13(party, cfg: Config, board: Board, local: Local | None, decode: 
                                          party.rng, center=center[u]), params={"S_size": K})
             if not decode:
                 return None
-            parts = yield from _read_each(party, CompactPoints, senders, params={"S_size": K})
+            parts = yield from read_each(party, CompactPoints, senders, params={"S_size": K})
     points, weights = [], []
     for i in senders:
         x, w = decode_points(parts[i], S, cfg.eps_prime, cfg.weight_base)

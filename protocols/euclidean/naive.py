@@ -32,10 +32,10 @@ from .blackboard import (
     PickSite,
     SiteCount,
     _index,
-    _read_each,
     _spawn,
     evaluate,
     make_config,
+    read_each,
 )
 
 
@@ -71,7 +71,7 @@ def naive_adaptive(party, cfg, local: Local | None, clear64: bool = True):
     with party.phase("initialization"):
         if local is not None:
             party.post(SiteCount(n=local.n))
-        counts = yield from _read_each(party, SiteCount, list(range(s)))
+        counts = yield from read_each(party, SiteCount, list(range(s)))
         sizes = np.array([counts[i].n for i in range(s)], dtype=np.int64)
         if local is None:
             party.post(PickSite(site=int(party.rng.choice(s, p=sizes / sizes.sum()))))
@@ -87,7 +87,7 @@ def naive_adaptive(party, cfg, local: Local | None, clear64: bool = True):
                 local.add_centers([S[-1]])
                 if local.n:
                     party.post(ExactCost(D=local.D))
-            got = yield from _read_each(party, ExactCost, nonempty)
+            got = yield from read_each(party, ExactCost, nonempty)
             D = np.zeros(s)
             for j, msg in got.items():
                 D[j] = msg.D
